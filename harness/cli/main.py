@@ -1,0 +1,90 @@
+"""``kube-harness``: doctor, host prepare, image build/ls/rm, tools."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from harness import __version__
+from harness.errors import HarnessError
+
+
+class HarnessGroup(click.Group):
+    """Prints HarnessErrors as ``error: ...`` + fix and exits with their code; Ctrl-C exits 130."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except HarnessError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=HarnessGroup)
+@click.version_option(__version__, prog_name="kube-harness")
+def cli() -> None:
+    """Real Kubernetes clusters for tests, built offline from Debian packages and Go modules."""
+
+
+@cli.command()
+@click.option("--nodes", default=3, show_default=True, help="Topology size to check memory and disk for.")
+def doctor(nodes: int) -> None:
+    """Check that this host can build node images and run clusters; exits 1 if it cannot."""
+    from harness.host.doctor import run_checks
+
+    checks = run_checks(nodes)
+    for check in checks:
+        click.echo(check.line())
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        click.echo(f"{len(failed)} requirement(s) not met", err=True)
+        sys.exit(1)
+    click.echo("this host can run clusters")
+
+
+@cli.group()
+def host() -> None:
+    """Prepare the host."""
+
+
+@host.command("prepare")
+@click.option("--no-tools", is_flag=True, help="Do not build kind and kubectl.")
+def host_prepare(no_tools: bool) -> None:
+    """Install and start what clusters need (Docker engine, runtime shim, mmdebstrap, kind, kubectl)."""
+    from harness.host.prepare import prepare
+
+    prepare(build_tools=not no_tools)
+
+
+@cli.group()
+def tools() -> None:
+    """kind and kubectl."""
+
+
+@tools.command("build")
+def tools_build() -> None:
+    """Build kind and kubectl into the cache (unless fitting versions are on PATH); print their paths."""
+    from harness.images import tools as t
+    from harness.progress import Progress
+
+    progress = Progress()
+    click.echo(t.ensure_kind(progress))
+    click.echo(t.ensure_kubectl(progress))
+
+
+from harness.cli.image import image  # noqa: E402
+
+cli.add_command(image)
+
+
+def main() -> None:
+    cli(prog_name="kube-harness")
+
+
+if __name__ == "__main__":
+    main()

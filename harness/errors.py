@@ -1,0 +1,52 @@
+"""The small exception hierarchy; every error carries the exit code the CLI returns."""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of every error the harness raises on purpose.
+
+    ``fix`` tells the user what to do about it; the CLI prints both.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        if self.fix:
+            return f"{self.message}\n  fix: {self.fix}"
+        return self.message
+
+
+class UsageError(HarnessError):
+    """Bad input: a flag, a version, a spec field. Raised before anything is created."""
+
+    exit_code = 2
+
+
+class HostError(HarnessError):
+    """The host cannot do what was asked (no Docker, not root, missing kernel feature)."""
+
+    exit_code = 3
+
+
+class BuildError(HarnessError):
+    """An offline build step failed."""
+
+    exit_code = 4
+
+
+class CommandError(HarnessError):
+    """A command exited non-zero; the message holds a paste-able command line and output tail."""
+
+    exit_code = 5
+
+
+class WaitTimeout(HarnessError):
+    """A wait ran out of time; the message says what was awaited and what was last seen."""
+
+    exit_code = 6

@@ -1,0 +1,126 @@
+"""One way to run a command on the host (and, through providers, on nodes).
+
+``Cmd`` is a description (argv, env, cwd, input, timeout); ``Cmd.run()`` executes it and returns a
+``Result`` with argv, exit code, output and duration. A failure raises ``CommandError`` whose text
+is a command line the user can paste into a shell, plus the tail of the output.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from harness.errors import CommandError
+
+TAIL_LINES = 25
+
+
+def paste(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> str:
+    """A shell line that reproduces the command (env overrides and cwd included)."""
+    line = shlex.join(argv)
+    if env:
+        line = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items())) + " " + line
+    if cwd:
+        line = f"(cd {shlex.quote(cwd)} && {line})"
+    return line
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+@dataclass
+class Result:
+    argv: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+    duration: float
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def paste(self) -> str:
+        return paste(self.argv, self.env, self.cwd)
+
+    def check(self) -> Result:
+        if self.rc != 0:
+            raise CommandError(
+                f"command failed (exit {self.rc}, {self.duration:.1f}s): {self.paste()}\n"
+                f"--- output tail ---\n{tail(self.output)}"
+            )
+        return self
+
+
+@dataclass
+class Cmd:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    input: str | bytes | None = None
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        self.argv = [str(a) for a in self.argv]
+
+    def paste(self) -> str:
+        return paste(self.argv, self.env, self.cwd)
+
+    def run(self, check: bool = True, log: Path | IO[str] | None = None) -> Result:
+        """Run to completion. With ``log`` the output streams into that file (and is not kept)."""
+        env = {**os.environ, **self.env} if self.env else None
+        start = time.monotonic()
+        try:
+            if log is not None:
+                rc, out, err = self._run_logged(env, log)
+            else:
+                rc, out, err = self._run_captured(env)
+        except FileNotFoundError as exc:
+            raise CommandError(f"command not found: {self.argv[0]} (while running: {self.paste()})") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise CommandError(f"command timed out after {self.timeout}s: {self.paste()}") from exc
+        result = Result(self.argv, rc, out, err, time.monotonic() - start, self.env, self.cwd)
+        return result.check() if check else result
+
+    def _run_captured(self, env: dict[str, str] | None) -> tuple[int, str, str]:
+        data = self.input.encode() if isinstance(self.input, str) else self.input
+        proc = subprocess.run(
+            self.argv, input=data, capture_output=True, env=env, cwd=self.cwd, timeout=self.timeout
+        )
+        return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+
+    def _run_logged(self, env: dict[str, str] | None, log: Path | IO[str]) -> tuple[int, str, str]:
+        if isinstance(log, Path):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a") as fh:
+                return self._run_logged(env, fh)
+        log.write(f"$ {self.paste()}\n")
+        log.flush()
+        data = self.input.encode() if isinstance(self.input, str) else self.input
+        proc = subprocess.run(
+            self.argv, input=data, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd, timeout=self.timeout
+        )
+        log.flush()
+        out = ""
+        name = getattr(log, "name", None)
+        if proc.returncode != 0 and isinstance(name, str) and os.path.exists(name):
+            out = Path(name).read_text(errors="replace")[-20000:] + f"\n(full log: {name})"
+        return proc.returncode, out, ""
+
+
+def run(*argv: str | os.PathLike[str], check: bool = True, **kwargs: object) -> Result:
+    """Shorthand: ``run("docker", "info")``."""
+    return Cmd([str(a) for a in argv], **kwargs).run(check=check)  # type: ignore[arg-type]

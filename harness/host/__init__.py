@@ -1,0 +1,1 @@
+"""The host: what it can do (doctor) and making it able (prepare)."""

@@ -1,0 +1,1 @@
+"""Offline builds: tools, Kubernetes binaries, pod images, the kind-compatible node image."""

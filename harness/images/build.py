@@ -1,0 +1,165 @@
+"""``kube-harness image build``: the node image from Go modules and Debian packages, cached.
+
+Validation comes first (version form, Go proxy, Docker, root, given files), so bad input fails
+before anything is built. Each piece is cached by its inputs; the node image itself carries its
+key in a label, so an unchanged rebuild only checks the label.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HostError, UsageError
+from harness.exec import Cmd
+from harness.images import cni, components, gobuild, node, oci, pieces
+from harness.images.cache import hash_file, hash_tree, key
+from harness.images.rootfs import debian_mirror
+from harness.images.versions import KubeVersion, image_set, parse_kubeadm_constants, parse_version
+from harness.paths import cache_root
+from harness.progress import Progress
+
+DEFAULT_VERSION = "v1.37.2"
+NODE_REPO = "kube-harness/node"
+LABEL_KEY = "kube-harness.io/build-key"
+LABEL_KIND = "kube-harness.io/image"
+CNIS = ("flannel", "none")
+
+
+@dataclass
+class BuildOptions:
+    kubernetes_version: str = DEFAULT_VERSION
+    cni: str = "flannel"
+    from_source: Path | None = None
+    kubeadm_binary: Path | None = None
+    kubelet_binary: Path | None = None
+    preload: list[Path] = field(default_factory=list)
+    tag: str | None = None
+    mirror: str | None = None
+
+    @property
+    def is_variant(self) -> bool:
+        return bool(self.from_source or self.kubeadm_binary or self.kubelet_binary or self.preload or self.cni != "flannel")
+
+
+def validate(opts: BuildOptions) -> KubeVersion:
+    """Every check that needs no build: raises UsageError/HostError naming problem and fix."""
+    version = parse_version(opts.kubernetes_version)
+    if opts.cni not in CNIS:
+        raise UsageError(f"unknown CNI {opts.cni!r}", fix=f"use one of: {', '.join(CNIS)}")
+    for flag, path in (("--kubeadm-binary", opts.kubeadm_binary), ("--kubelet-binary", opts.kubelet_binary)):
+        if path and not (path.is_file() and os.access(path, os.X_OK)):
+            raise UsageError(f"{flag} {path}: not an executable file", fix=f"give the path of a built {flag[2:-7]}")
+    for tar in opts.preload:
+        if not tar.is_file():
+            raise UsageError(f"--preload {tar}: no such file", fix="give an image archive made by `docker save` or an OCI tar")
+    if opts.from_source and not (opts.from_source / "go.mod").is_file():
+        raise UsageError(f"--from-source {opts.from_source}: no go.mod there", fix="point at a Kubernetes checkout")
+    if os.geteuid() != 0:
+        raise HostError("building the node image needs root (mmdebstrap, chroot, mounts)", fix="run as root (sudo)")
+    if Cmd(["docker", "info"], timeout=30).run(check=False).rc != 0:
+        raise HostError("no Docker engine answers", fix="run `kube-harness host prepare` (or start dockerd)")
+    if not opts.from_source:
+        gobuild.module_info("k8s.io/kubernetes", version.text)
+    return version
+
+
+def node_tag(opts: BuildOptions, build_key: str) -> str:
+    if opts.tag:
+        return opts.tag
+    suffix = f"-{build_key[:8]}" if opts.is_variant else ""
+    return f"{NODE_REPO}:{opts.kubernetes_version}{suffix}"
+
+
+def existing_key(tag: str) -> str | None:
+    res = Cmd(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", tag]).run(check=False)
+    if res.rc != 0:
+        return None
+    return (json.loads(res.stdout) or {}).get(LABEL_KEY)
+
+
+def build_node_image(opts: BuildOptions, progress: Progress | None = None) -> str:
+    """Build (or find cached) the node image; returns its tag."""
+    progress = progress or Progress()
+    version = validate(opts)
+    mirror = opts.mirror or debian_mirror()
+    source = opts.from_source or Path(gobuild.module_info("k8s.io/kubernetes", version.text)["Dir"])
+    consts = parse_kubeadm_constants((source / "cmd/kubeadm/app/constants/constants.go").read_text())
+    images = image_set(version, consts)
+    kube_bin = pieces.kubernetes(version, progress, opts.from_source)
+    kube_bin = _override(kube_bin, opts)
+    flanneld, flannel_cni = pieces.flannel(progress)
+    inp = components.Inputs(
+        kube_bin=kube_bin, coredns=pieces.coredns(images.coredns_version, progress), flanneld=flanneld,
+        pause=pieces.pause(version, source, progress), echo=pieces.echo_server(progress),
+        userland_tar=pieces.userland(mirror, progress),
+    )  # fmt: skip
+    root = pieces.node_rootfs(mirror, progress)
+    manifest = cni.manifest(opts.cni, components.flannel_image(pieces.FLANNEL[1]))
+    build_key = key("node", version=version.text, images=images.names(), cni=manifest, files=hash_tree(node.FILES_DIR),
+                    pieces=[_digest(p) for p in (kube_bin, inp.coredns, flanneld, flannel_cni, inp.pause, inp.echo,
+                                                 inp.userland_tar, root.parent / "inputs.json")],
+                    preload=[hash_file(p) for p in opts.preload])  # fmt: skip
+    tag = node_tag(opts, build_key)
+    if existing_key(tag) == build_key:
+        progress.say(f"ok  {tag} is up to date (build key {build_key})")
+        return tag
+    _assemble(tag, build_key, version, images, inp, flannel_cni, root, manifest, opts, progress)
+    return tag
+
+
+def _override(kube_bin: Path, opts: BuildOptions) -> Path:
+    """A copy of the binaries directory with --kubeadm-binary/--kubelet-binary swapped in."""
+    if not (opts.kubeadm_binary or opts.kubelet_binary):
+        return kube_bin
+    out = cache_root() / "work" / "override-bin"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(kube_bin, out)
+    for name, path in (("kubeadm", opts.kubeadm_binary), ("kubelet", opts.kubelet_binary)):
+        if path:
+            shutil.copy2(path, out / name)
+    return out
+
+
+def _digest(path: Path) -> str:
+    return hash_tree(path) if path.is_dir() else hash_file(path)
+
+
+def _assemble(tag: str, build_key: str, version: KubeVersion, images, inp, flannel_cni, root, manifest, opts, progress) -> None:  # type: ignore[no-untyped-def]
+    work = cache_root() / "work" / f"node-{build_key}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        with progress.step("write pod images (OCI archive)", "pod-images") as log:
+            archive = work / "images" / "images.tar"
+            archive.parent.mkdir()
+            pod_images = components.component_images(images, inp, pieces.FLANNEL[1])
+            digests = oci.write_archive(pod_images, archive)
+            log.write_text(json.dumps(digests, indent=2))
+        meta = json.dumps({"kubernetes": version.text, "images": sorted(digests), "cni": opts.cni,
+                           "build_key": build_key}, indent=2)  # fmt: skip
+        content = node.NodeContent(version.text, inp.kube_bin, flannel_cni, images.pause, manifest, meta)
+        with progress.step("assemble node rootfs and import images into containerd", "node-assemble") as log:
+            rootdir = work / "rootfs"
+            node.copy_rootfs(root, rootdir, log)
+            node.install_overlay(rootdir, content)
+            node.configure_units(rootdir, log)
+            for tar in [archive, *opts.preload]:
+                node.import_images(rootdir, _stage(tar, archive.parent), log)
+        with progress.step(f"docker import {tag}", "docker-import") as log:
+            node.docker_import(rootdir, tag, {LABEL_KEY: build_key, LABEL_KIND: "node",
+                                              "kube-harness.io/kubernetes": version.text}, log)  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _stage(tar: Path, folder: Path) -> Path:
+    """import-images.sh binds the archive's folder into the chroot: keep user archives beside ours."""
+    if tar.parent == folder:
+        return tar
+    dest = folder / tar.name
+    shutil.copy2(tar, dest)
+    return dest

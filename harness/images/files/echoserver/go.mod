@@ -1,0 +1,3 @@
+module kube-harness.local/echoserver
+
+go 1.22

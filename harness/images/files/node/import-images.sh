@@ -1,0 +1,29 @@
+#!/bin/sh
+# kube-harness: import an OCI archive into the containerd of a node rootfs at build time.
+# Run inside a private mount namespace (unshare --mount): every mount below vanishes with it.
+#   import-images.sh ROOTFS ARCHIVE
+set -eu
+root=$1
+archive=$2
+mount --make-rprivate /
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/run"
+mount -t tmpfs tmpfs "$root/tmp"
+# containerd's snapshotters look their root up in the mount table: make it a mount point.
+mkdir -p "$root/var/lib/containerd"
+mount --bind "$root/var/lib/containerd" "$root/var/lib/containerd"
+mkdir -p "$root/tmp/import"
+mount --bind "$(dirname "$archive")" "$root/tmp/import"
+chroot "$root" /usr/bin/containerd --log-level warn >"$root/tmp/import/containerd.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+i=0
+until chroot "$root" ctr version >/dev/null 2>&1; do
+  i=$((i + 1))
+  [ "$i" -lt 300 ] || { echo "containerd did not start:"; cat "$root/tmp/import/containerd.log"; exit 1; }
+  sleep 0.1
+done
+chroot "$root" ctr -n k8s.io images import --all-platforms --no-unpack \
+  --label=io.cri-containerd.pinned=pinned "/tmp/import/$(basename "$archive")"
+chroot "$root" ctr -n k8s.io images ls -q

@@ -1,0 +1,75 @@
+"""kind and kubectl: taken from PATH when their versions fit, else built from the Go proxy."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from harness.exec import Cmd
+from harness.images import gobuild
+from harness.images.versions import parse_version
+from harness.paths import cache_root
+from harness.progress import Progress
+
+KIND_MODULE = "sigs.k8s.io/kind"
+KIND_VERSION = "v0.33.0"
+KUBECTL_VERSION = "v1.37.2"
+
+
+def tool_dir(name: str, version: str) -> Path:
+    return cache_root() / "tools" / f"{name}-{version}"
+
+
+def _path_version(name: str, path: str) -> str | None:
+    if name == "kind":
+        out = Cmd([path, "version"], timeout=20).run(check=False).stdout
+        m = re.search(r"kind (v[\d.]+)", out)
+        return m.group(1) if m else None
+    res = Cmd([path, "version", "--client", "-o", "json"], timeout=20).run(check=False)
+    try:
+        return str(json.loads(res.stdout)["clientVersion"]["gitVersion"])
+    except (ValueError, KeyError):
+        return None
+
+
+def fits(name: str, have: str, want: str) -> bool:
+    """kind must match exactly; kubectl within one minor version (kubectl's skew policy)."""
+    if name == "kind":
+        return have == want
+    m_have, m_want = re.match(r"v1\.(\d+)\.\d+$", have), re.match(r"v1\.(\d+)\.", want)
+    return bool(m_have and m_want and abs(int(m_have.group(1)) - int(m_want.group(1))) <= 1)
+
+
+def find(name: str, want: str) -> Path | None:
+    cached = tool_dir(name, want) / name
+    if cached.exists():
+        return cached
+    on_path = shutil.which(name)
+    if on_path and (have := _path_version(name, on_path)) and fits(name, have, want):
+        return Path(on_path)
+    return None
+
+
+def ensure_kind(progress: Progress, version: str = KIND_VERSION) -> Path:
+    if path := find("kind", version):
+        return path
+    out = tool_dir("kind", version)
+    with progress.step(f"build kind {version} from the Go module proxy", "tool-kind") as log:
+        gobuild.go_install(KIND_MODULE, version, out / "tmp", log)
+        (out / "tmp" / "kind").rename(out / "kind")
+        shutil.rmtree(out / "tmp")
+    return out / "kind"
+
+
+def ensure_kubectl(progress: Progress, version: str = KUBECTL_VERSION) -> Path:
+    if path := find("kubectl", version):
+        return path
+    out = tool_dir("kubectl", version)
+    with progress.step(f"build kubectl {version} from the Go module proxy", "tool-kubectl") as log:
+        gobuild.build_kubernetes(parse_version(version), out / "src", out / "tmp", log, commands=["kubectl"], etcd=False)
+        (out / "tmp" / "kubectl").rename(out / "kubectl")
+        shutil.rmtree(out / "tmp")
+        shutil.rmtree(out / "src")
+    return out / "kubectl"
