@@ -17,20 +17,30 @@ def image() -> None:
 @image.command("build")
 @click.option("--kubernetes-version", default=DEFAULT_VERSION, show_default=True, help="Release tag to build.")
 @click.option("--cni", type=click.Choice(CNIS), default="flannel", show_default=True, help="Default CNI baked in.")
-@click.option("--from-source", type=click.Path(path_type=Path, file_okay=False),
-              help="Build Kubernetes from this local checkout instead of the module proxy.")
+@click.option(
+    "--from-source",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Build Kubernetes from this local checkout instead of the module proxy.",
+)
 @click.option("--kubeadm-binary", type=click.Path(path_type=Path), help="Use this kubeadm instead of the built one.")
 @click.option("--kubelet-binary", type=click.Path(path_type=Path), help="Use this kubelet instead of the built one.")
-@click.option("--preload", type=click.Path(path_type=Path), multiple=True,
-              help="Extra image archive (docker save / OCI tar) to preload; repeatable.")
+@click.option(
+    "--preload",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Extra image archive (docker save / OCI tar) to preload; repeatable.",
+)
 @click.option("--tag", help="Image tag (default kube-harness/node:VERSION, plus a key suffix for variants).")
 @click.option("--mirror", help="Debian mirror URL (default: the one this host's apt uses).")
 def build(kubernetes_version: str, cni: str, from_source: Path | None, kubeadm_binary: Path | None,
-          kubelet_binary: Path | None, preload: tuple[Path, ...], tag: str | None, mirror: str | None) -> None:  # fmt: skip
+          kubelet_binary: Path | None, preload: tuple[Path, ...], tag: str | None,
+          mirror: str | None) -> None:  # fmt: skip
     """Build the node image from Debian packages and Go modules (cached by inputs)."""
     from harness.images.build import BuildOptions, build_node_image
 
-    opts = BuildOptions(kubernetes_version, cni, from_source, kubeadm_binary, kubelet_binary, list(preload), tag, mirror)
+    opts = BuildOptions(
+        kubernetes_version, cni, from_source, kubeadm_binary, kubelet_binary, list(preload), tag, mirror
+    )
     click.echo(build_node_image(opts))
 
 

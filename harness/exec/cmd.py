@@ -97,9 +97,7 @@ class Cmd:
 
     def _run_captured(self, env: dict[str, str] | None) -> tuple[int, str, str]:
         data = self.input.encode() if isinstance(self.input, str) else self.input
-        proc = subprocess.run(
-            self.argv, input=data, capture_output=True, env=env, cwd=self.cwd, timeout=self.timeout
-        )
+        proc = subprocess.run(self.argv, input=data, capture_output=True, env=env, cwd=self.cwd, timeout=self.timeout)
         return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
 
     def _run_logged(self, env: dict[str, str] | None, log: Path | IO[str]) -> tuple[int, str, str]:

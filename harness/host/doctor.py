@@ -56,7 +56,9 @@ def check_privileged() -> Check:
     if not missing:
         return _ok("capabilities", "bounding set is complete: --privileged works")
     if version is None:
-        return Check("capabilities", "warn", f"bounding set lacks {', '.join(missing)}; no engine to check yet", PREPARE)
+        return Check(
+            "capabilities", "warn", f"bounding set lacks {', '.join(missing)}; no engine to check yet", PREPARE
+        )
     runtime = str(docker.info().get("DefaultRuntime", ""))
     if not docker.needs_cap_shim(version, missing):
         return _ok("capabilities", f"lacks {', '.join(missing)}; Docker {version} requests only what it has")
@@ -135,7 +137,7 @@ def check_go() -> Check:
 
     try:
         version = gobuild.go_version()
-    except Exception as exc:  # noqa: BLE001 - reported as the verdict
+    except Exception as exc:
         return Check("go", "fail", str(exc), "install Go >= 1.24 (or put it on PATH)")
     m = re.match(r"go1\.(\d+)", version)
     if not m or int(m.group(1)) < 24:

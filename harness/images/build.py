@@ -18,7 +18,7 @@ from harness.exec import Cmd
 from harness.images import cni, components, gobuild, node, oci, pieces
 from harness.images.cache import hash_file, hash_tree, key
 from harness.images.rootfs import debian_mirror
-from harness.images.versions import KubeVersion, image_set, parse_kubeadm_constants, parse_version
+from harness.images.versions import ImageSet, KubeVersion, image_set, parse_kubeadm_constants, parse_version
 from harness.paths import cache_root
 from harness.progress import Progress
 
@@ -27,6 +27,7 @@ NODE_REPO = "kube-harness/node"
 LABEL_KEY = "kube-harness.io/build-key"
 LABEL_KIND = "kube-harness.io/image"
 CNIS = ("flannel", "none")
+KUBEADM_CONSTANTS = "cmd/kubeadm/app/constants/constants.go"
 
 
 @dataclass
@@ -42,7 +43,9 @@ class BuildOptions:
 
     @property
     def is_variant(self) -> bool:
-        return bool(self.from_source or self.kubeadm_binary or self.kubelet_binary or self.preload or self.cni != "flannel")
+        return bool(
+            self.from_source or self.kubeadm_binary or self.kubelet_binary or self.preload or self.cni != "flannel"
+        )
 
 
 def validate(opts: BuildOptions) -> KubeVersion:
@@ -55,7 +58,9 @@ def validate(opts: BuildOptions) -> KubeVersion:
             raise UsageError(f"{flag} {path}: not an executable file", fix=f"give the path of a built {flag[2:-7]}")
     for tar in opts.preload:
         if not tar.is_file():
-            raise UsageError(f"--preload {tar}: no such file", fix="give an image archive made by `docker save` or an OCI tar")
+            raise UsageError(
+                f"--preload {tar}: no such file", fix="give an image archive made by `docker save` or an OCI tar"
+            )
     if opts.from_source and not (opts.from_source / "go.mod").is_file():
         raise UsageError(f"--from-source {opts.from_source}: no go.mod there", fix="point at a Kubernetes checkout")
     if os.geteuid() != 0:
@@ -81,33 +86,50 @@ def existing_key(tag: str) -> str | None:
     return (json.loads(res.stdout) or {}).get(LABEL_KEY)
 
 
-def build_node_image(opts: BuildOptions, progress: Progress | None = None) -> str:
-    """Build (or find cached) the node image; returns its tag."""
-    progress = progress or Progress()
-    version = validate(opts)
+@dataclass
+class NodeParts:
+    """Everything the node image is assembled from (all built or found in the cache)."""
+
+    version: KubeVersion
+    images: ImageSet
+    inputs: components.Inputs
+    flannel_cni: Path
+    rootfs: Path
+    cni_manifest: str
+
+    def key(self, preload: list[Path]) -> str:
+        files = [self.inputs.kube_bin, self.inputs.coredns, self.inputs.flanneld, self.flannel_cni, self.inputs.pause,
+                 self.inputs.echo, self.inputs.userland_tar, self.rootfs.parent / "inputs.json"]  # fmt: skip
+        return key("node", version=self.version.text, images=self.images.names(), cni=self.cni_manifest,
+                   files=hash_tree(node.FILES_DIR), pieces=[_digest(p) for p in files],
+                   preload=[hash_file(p) for p in preload])  # fmt: skip
+
+
+def build_parts(version: KubeVersion, opts: BuildOptions, progress: Progress) -> NodeParts:
     mirror = opts.mirror or debian_mirror()
     source = opts.from_source or Path(gobuild.module_info("k8s.io/kubernetes", version.text)["Dir"])
-    consts = parse_kubeadm_constants((source / "cmd/kubeadm/app/constants/constants.go").read_text())
-    images = image_set(version, consts)
-    kube_bin = pieces.kubernetes(version, progress, opts.from_source)
-    kube_bin = _override(kube_bin, opts)
+    images = image_set(version, parse_kubeadm_constants((source / KUBEADM_CONSTANTS).read_text()))
+    kube_bin = _override(pieces.kubernetes(version, progress, opts.from_source), opts)
     flanneld, flannel_cni = pieces.flannel(progress)
-    inp = components.Inputs(
+    inputs = components.Inputs(
         kube_bin=kube_bin, coredns=pieces.coredns(images.coredns_version, progress), flanneld=flanneld,
         pause=pieces.pause(version, source, progress), echo=pieces.echo_server(progress),
         userland_tar=pieces.userland(mirror, progress),
     )  # fmt: skip
-    root = pieces.node_rootfs(mirror, progress)
     manifest = cni.manifest(opts.cni, components.flannel_image(pieces.FLANNEL[1]))
-    build_key = key("node", version=version.text, images=images.names(), cni=manifest, files=hash_tree(node.FILES_DIR),
-                    pieces=[_digest(p) for p in (kube_bin, inp.coredns, flanneld, flannel_cni, inp.pause, inp.echo,
-                                                 inp.userland_tar, root.parent / "inputs.json")],
-                    preload=[hash_file(p) for p in opts.preload])  # fmt: skip
+    return NodeParts(version, images, inputs, flannel_cni, pieces.node_rootfs(mirror, progress), manifest)
+
+
+def build_node_image(opts: BuildOptions, progress: Progress | None = None) -> str:
+    """Build (or find up to date) the node image; returns its tag."""
+    progress = progress or Progress()
+    parts = build_parts(validate(opts), opts, progress)
+    build_key = parts.key(opts.preload)
     tag = node_tag(opts, build_key)
     if existing_key(tag) == build_key:
         progress.say(f"ok  {tag} is up to date (build key {build_key})")
         return tag
-    _assemble(tag, build_key, version, images, inp, flannel_cni, root, manifest, opts, progress)
+    _assemble(tag, build_key, parts, opts, progress)
     return tag
 
 
@@ -128,30 +150,30 @@ def _digest(path: Path) -> str:
     return hash_tree(path) if path.is_dir() else hash_file(path)
 
 
-def _assemble(tag: str, build_key: str, version: KubeVersion, images, inp, flannel_cni, root, manifest, opts, progress) -> None:  # type: ignore[no-untyped-def]
+def _assemble(tag: str, build_key: str, parts: NodeParts, opts: BuildOptions, progress: Progress) -> None:
     work = cache_root() / "work" / f"node-{build_key}"
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    (work / "images").mkdir(parents=True)
     try:
         with progress.step("write pod images (OCI archive)", "pod-images") as log:
             archive = work / "images" / "images.tar"
-            archive.parent.mkdir()
-            pod_images = components.component_images(images, inp, pieces.FLANNEL[1])
+            pod_images = components.component_images(parts.images, parts.inputs, pieces.FLANNEL[1])
             digests = oci.write_archive(pod_images, archive)
             log.write_text(json.dumps(digests, indent=2))
-        meta = json.dumps({"kubernetes": version.text, "images": sorted(digests), "cni": opts.cni,
+        meta = json.dumps({"kubernetes": parts.version.text, "images": sorted(digests), "cni": opts.cni,
                            "build_key": build_key}, indent=2)  # fmt: skip
-        content = node.NodeContent(version.text, inp.kube_bin, flannel_cni, images.pause, manifest, meta)
+        content = node.NodeContent(parts.version.text, parts.inputs.kube_bin, parts.flannel_cni, parts.images.pause,
+                                   parts.cni_manifest, meta)  # fmt: skip
         with progress.step("assemble node rootfs and import images into containerd", "node-assemble") as log:
             rootdir = work / "rootfs"
-            node.copy_rootfs(root, rootdir, log)
+            node.copy_rootfs(parts.rootfs, rootdir, log)
             node.install_overlay(rootdir, content)
             node.configure_units(rootdir, log)
             for tar in [archive, *opts.preload]:
                 node.import_images(rootdir, _stage(tar, archive.parent), log)
+        labels = {LABEL_KEY: build_key, LABEL_KIND: "node", "kube-harness.io/kubernetes": parts.version.text}
         with progress.step(f"docker import {tag}", "docker-import") as log:
-            node.docker_import(rootdir, tag, {LABEL_KEY: build_key, LABEL_KIND: "node",
-                                              "kube-harness.io/kubernetes": version.text}, log)  # fmt: skip
+            node.docker_import(rootdir, tag, labels, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -35,7 +35,7 @@ def hash_file(path: Path) -> str:
 def hash_tree(root: Path, exclude: tuple[str, ...] = (".git",)) -> str:
     """Hash of every file's relative path and content below ``root`` (for ``--from-source``)."""
     h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not (set(p.parts) & set(exclude))):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not set(p.relative_to(root).parts) & set(exclude)):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(hash_file(path).encode())
     return h.hexdigest()

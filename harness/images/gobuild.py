@@ -23,7 +23,16 @@ K8S_COMMANDS = [
     "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy",
     "kubelet", "kubeadm", "kubectl",
 ]  # fmt: skip
-ETCD_MAIN = 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n'
+ETCD_MAIN = """package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+"""
 
 
 def go_binary() -> str:
@@ -115,4 +124,6 @@ def go_install(module: str, version: str, out: Path, log: Path, cgo: bool = Fals
     """``go install module@version`` into ``out`` (for modules without local replaces)."""
     out.mkdir(parents=True, exist_ok=True)
     env = {**go_env(cgo), "GOBIN": str(out)}
-    Cmd([go_binary(), "install", "-trimpath", "-ldflags", ldflags, f"{module}@{version}"], env=env, cwd="/").run(log=log)
+    Cmd([go_binary(), "install", "-trimpath", "-ldflags", ldflags, f"{module}@{version}"], env=env, cwd="/").run(
+        log=log
+    )

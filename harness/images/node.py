@@ -109,11 +109,15 @@ def docker_import(root: Path, tag: str, labels: dict[str, str], log: Path) -> No
             tar_rc = tar.wait()
         fh.write(imp.stdout + imp.stderr)
     if tar_rc != 0 or imp.returncode != 0:
-        raise BuildError(f"docker import of the node rootfs failed (tar {tar_rc}, import {imp.returncode})", fix=f"see {log}")
+        raise BuildError(
+            f"docker import of the node rootfs failed (tar {tar_rc}, import {imp.returncode})", fix=f"see {log}"
+        )
     image_id = imp.stdout.strip()  # stays as the (untagged) parent of the tagged image
     dockerfile = "\n".join([f"FROM {image_id}", f"ENTRYPOINT {ENTRYPOINT}", "ENV container=docker",
                             "STOPSIGNAL SIGRTMIN+3", *(f'LABEL "{k}"="{v}"' for k, v in labels.items())])  # fmt: skip
-    Cmd(["docker", "build", "--quiet", "-t", tag, "-"], input=dockerfile + "\n", env={"DOCKER_BUILDKIT": "0"}).run(log=log)
+    Cmd(["docker", "build", "--quiet", "-t", tag, "-"], input=dockerfile + "\n", env={"DOCKER_BUILDKIT": "0"}).run(
+        log=log
+    )
 
 
 def copy_rootfs(src: Path, dest: Path, log: Path) -> None:

@@ -159,7 +159,10 @@ def write_archive(images: list[Image], out: Path, compress: bool = True) -> dict
         config = blobs.put_bytes(config_json(image, [d[1] for d in descs]), MEDIA_CONFIG)
         manifest = {"schemaVersion": 2, "mediaType": MEDIA_MANIFEST, "config": config, "layers": [d[0] for d in descs]}
         mdesc = blobs.put_bytes(json.dumps(manifest, sort_keys=True).encode(), MEDIA_MANIFEST)
-        mdesc["annotations"] = {"io.containerd.image.name": image.name, "org.opencontainers.image.ref.name": _tag(image.name)}
+        mdesc["annotations"] = {
+            "io.containerd.image.name": image.name,
+            "org.opencontainers.image.ref.name": _tag(image.name),
+        }
         manifests.append(mdesc)
         digests[image.name] = str(mdesc["digest"])
     index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}

@@ -33,8 +33,16 @@ def _cached(art: Artifact, progress: Progress, what: str) -> tuple[Path, bool]:
 
 def kubernetes(version: KubeVersion, progress: Progress, source: Path | None = None) -> Path:
     src_hash = hash_tree(source) if source else None
-    art = Artifact("kubernetes", {"version": version.text, "go": gobuild.go_version(), "source": src_hash,
-                                  "ldflags": gobuild.version_ldflags(version), "commands": gobuild.K8S_COMMANDS})
+    art = Artifact(
+        "kubernetes",
+        {
+            "version": version.text,
+            "go": gobuild.go_version(),
+            "source": src_hash,
+            "ldflags": gobuild.version_ldflags(version),
+            "commands": gobuild.K8S_COMMANDS,
+        },
+    )
     path, hit = _cached(art, progress, f"Kubernetes {version} binaries")
     if not hit:
         with progress.step(f"build Kubernetes {version} (7 commands + etcd) from Go modules", "kubernetes") as log:
@@ -102,11 +110,12 @@ def echo_server(progress: Progress) -> Path:
     art = Artifact("echo-server", {"source": hash_tree(src), "go": gobuild.go_version()})
     path, hit = _cached(art, progress, "echo-server")
     if not hit:
-        with progress.step("build echo-server (test image)", "echo-server") as log:
-            with tempfile.TemporaryDirectory() as tmp:
-                shutil.copytree(src, tmp, dirs_exist_ok=True)
-                Cmd([gobuild.go_binary(), "build", "-trimpath", "-ldflags", "-s -w", "-o", str(path / "echo-server"), "."],
-                    env=gobuild.go_env(), cwd=tmp).run(log=log)  # fmt: skip
+        step = progress.step("build echo-server (test image)", "echo-server")
+        with step as log, tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True)
+            out = str(path / "echo-server")
+            argv = [gobuild.go_binary(), "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "."]
+            Cmd(argv, env=gobuild.go_env(), cwd=tmp).run(log=log)
         art.finish()
     return path / "echo-server"
 

@@ -49,7 +49,7 @@ POD_ROOTFS = RootfsSpec(NODE_SUITE, tuple(POD_PACKAGES), "minbase")
 
 def debian_mirror(sources_dir: Path = Path("/etc/apt")) -> str:
     """The Debian mirror this host's apt uses (deb822 .sources or one-line .list)."""
-    files = sorted(sources_dir.glob("sources.list.d/*.sources")) + [sources_dir / "sources.list"]
+    files = [*sorted(sources_dir.glob("sources.list.d/*.sources")), sources_dir / "sources.list"]
     files += sorted(sources_dir.glob("sources.list.d/*.list"))
     for path in files:
         if not path.exists():
@@ -81,8 +81,9 @@ def mmdebstrap_argv(spec: RootfsSpec, target: Path, mirror: str) -> list[str]:
     argv += [f"--dpkgopt=path-exclude={p}" for p in EXCLUDES]
     if spec.pin_suite:
         prefs = pin_preferences(spec).replace("'", "")
-        argv.append(f"--setup-hook=mkdir -p \"$1/etc/apt/preferences.d\" && printf '%s' '{prefs}' > \"$1/etc/apt/preferences.d/kube-harness-pin\"")
-    argv += ["--customize-hook=rm -rf \"$1/var/lib/apt/lists\"/* \"$1/var/cache/apt\"/*.bin"]
+        dest = '"$1/etc/apt/preferences.d'
+        argv.append(f"--setup-hook=mkdir -p {dest}\" && printf '%s' '{prefs}' > {dest}/kube-harness-pin\"")
+    argv += ['--customize-hook=rm -rf "$1/var/lib/apt/lists"/* "$1/var/cache/apt"/*.bin']
     argv += [spec.suite, str(target), f"deb {mirror} {spec.suite} main"]
     if spec.pin_suite:
         argv.append(f"deb {mirror} {spec.pin_suite} main")

@@ -39,7 +39,9 @@ def remove(tags: list[str], all_: bool, cache: bool) -> list[str]:
         tags = sorted(known)
     unknown = [t for t in tags if t not in known]
     if unknown:
-        raise UsageError(f"not a node image built by kube-harness: {', '.join(unknown)}", fix="see `kube-harness image ls`")
+        raise UsageError(
+            f"not a node image built by kube-harness: {', '.join(unknown)}", fix="see `kube-harness image ls`"
+        )
     if not tags and not cache:
         raise UsageError("nothing to remove", fix="name images, or pass --all and/or --cache")
     lines = []

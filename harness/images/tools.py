@@ -68,7 +68,9 @@ def ensure_kubectl(progress: Progress, version: str = KUBECTL_VERSION) -> Path:
         return path
     out = tool_dir("kubectl", version)
     with progress.step(f"build kubectl {version} from the Go module proxy", "tool-kubectl") as log:
-        gobuild.build_kubernetes(parse_version(version), out / "src", out / "tmp", log, commands=["kubectl"], etcd=False)
+        gobuild.build_kubernetes(
+            parse_version(version), out / "src", out / "tmp", log, commands=["kubectl"], etcd=False
+        )
         (out / "tmp" / "kubectl").rename(out / "kubectl")
         shutil.rmtree(out / "tmp")
         shutil.rmtree(out / "src")

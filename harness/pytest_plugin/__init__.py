@@ -1,8 +1,18 @@
-"""The kube-harness pytest plugin (registered through the ``pytest11`` entry point)."""
+"""The kube-harness pytest plugin (registered through the ``pytest11`` entry point).
+
+Options: ``--node-image`` (use this image instead of building the default), ``--keep-cluster``.
+Fixtures: ``node_image`` and ``cluster`` (session-scoped kind cluster, 1 control plane + 2 workers,
+deleted at the end unless kept). Every setting is a fixture, so a project overrides it in its
+conftest.py.
+"""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from harness.pytest_plugin.fixtures import cluster, cluster_name, cluster_topology, keep_cluster, node_image
 
 TIER_MARKERS = {
     "unit": "pure logic, no Docker, seconds",
@@ -10,6 +20,17 @@ TIER_MARKERS = {
     "vm": "needs libvirt/Vagrant VMs",
     "slow": "long-running (minutes)",
 }
+
+__all__ = ["cluster", "cluster_name", "cluster_topology", "keep_cluster", "node_image"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kube-harness")
+    group.addoption("--node-image", default=os.environ.get("KUBE_HARNESS_NODE_IMAGE"),
+                    help="Node image to use (default: build/reuse kube-harness/node:<default version>). "
+                         "Env: KUBE_HARNESS_NODE_IMAGE.")  # fmt: skip
+    group.addoption("--keep-cluster", action="store_true", default=bool(os.environ.get("KUBE_HARNESS_KEEP")),
+                    help="Keep the session cluster after the run (env: KUBE_HARNESS_KEEP=1).")  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -42,7 +42,7 @@ def wait_for(
             value = check()
         except _NotYet:
             raise
-        except Exception as exc:  # noqa: BLE001 - kept and reported at the deadline
+        except Exception as exc:
             state["error"] = exc
             raise
         if not value:

@@ -1,0 +1,86 @@
+"""Cluster checks through kubectl, each a wait with a deadline that reports what it last saw."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+
+from harness.images.components import TEST_IMAGE
+from harness.wait import wait_for
+
+
+class Kube(Protocol):
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str: ...
+
+    def kubectl_json(self, *args: str) -> dict[str, Any]: ...
+
+
+def _is_ready(node: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+
+
+def ready_nodes(kube: Kube) -> dict[str, bool]:
+    """Node name -> Ready."""
+    return {n["metadata"]["name"]: _is_ready(n) for n in kube.kubectl_json("get", "nodes")["items"]}
+
+
+def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240) -> list[str]:
+    def check() -> list[str]:
+        nodes = ready_nodes(kube)
+        if len(nodes) == count and all(nodes.values()):
+            return sorted(nodes)
+        raise AssertionError(f"nodes: {nodes}")
+
+    return wait_for(check, timeout=timeout, interval=3, describe=f"{count} Ready nodes")
+
+
+def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 240) -> None:
+    """A Deployment with all replicas ready, or a DaemonSet ready on every scheduled node."""
+
+    def check() -> bool:
+        obj = kube.kubectl_json("get", kind, name, "-n", namespace)
+        st = obj.get("status", {})
+        if kind == "daemonset":
+            ok = st.get("desiredNumberScheduled", 0) > 0 and st.get("numberReady") == st["desiredNumberScheduled"]
+        else:
+            ok = st.get("readyReplicas", 0) == obj["spec"]["replicas"]
+        if not ok:
+            raise AssertionError(f"{kind}/{name} status: {json.dumps(st)}")
+        return True
+
+    wait_for(check, timeout=timeout, interval=3, describe=f"{kind} {namespace}/{name} ready")
+
+
+def echo_pod(name: str, node: str, namespace: str, labels: dict[str, str] | None = None) -> str:
+    """A pod of the preloaded test image (echo server on :8080) pinned to ``node``, as JSON."""
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": "kh-echo"}},
+        "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "echo", "image": TEST_IMAGE, "imagePullPolicy": "Never"}]},
+    })  # fmt: skip
+
+
+def assert_pod_to_pod_across_workers(kube: Kube, namespace: str) -> None:
+    """A pod on one worker reaches a pod on another by pod IP, un-NATed."""
+    workers = sorted(n for n in ready_nodes(kube) if "control-plane" not in n)
+    assert len(workers) >= 2, f"need two workers, have {workers}"
+    suffix = uuid.uuid4().hex[:6]
+    names = [f"kh-echo-a-{suffix}", f"kh-echo-b-{suffix}"]
+    for name, node in zip(names, workers, strict=False):
+        kube.kubectl("apply", "-f", "-", input=echo_pod(name, node, namespace))
+    try:
+        kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", *(f"pod/{n}" for n in names), "--timeout=120s")
+        pods = {p["metadata"]["name"]: p for p in kube.kubectl_json("get", "pods", "-n", namespace)["items"]}
+        src, dst = pods[names[0]], pods[names[1]]
+        assert src["spec"]["nodeName"] != dst["spec"]["nodeName"]
+        url = f"http://{dst['status']['podIP']}:8080/"
+        reply = wait_for(
+            lambda: kube.kubectl("exec", "-n", namespace, names[0], "--", "curl", "-s", "--max-time", "5", url),
+            timeout=60, interval=2, describe=f"{names[0]} on {src['spec']['nodeName']} reaching {url}",
+        )  # fmt: skip
+        assert f"hostname={names[1]}" in reply, reply
+        assert f"client={src['status']['podIP']}:" in reply, f"pod-to-pod traffic was NATed: {reply}"
+    finally:
+        kube.kubectl("delete", "-n", namespace, "pod", *names, "--wait=false", check=False)

@@ -1,0 +1,1 @@
+"""Providers make nodes (kind, kubeadm-in-containers, vagrant, existing clusters)."""

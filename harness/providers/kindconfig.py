@@ -1,0 +1,48 @@
+"""Render the kind cluster configuration the harness hands to ``kind create cluster --config``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from harness.errors import UsageError
+
+
+def cgroup_v1_host() -> bool:
+    return not Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def render(
+    control_planes: int = 1,
+    workers: int = 2,
+    pod_subnet: str | None = None,
+    service_subnet: str | None = None,
+    cgroup_v1: bool | None = None,
+    disable_default_cni: bool = False,
+    kube_proxy_mode: str | None = None,
+) -> str:
+    """kind v1alpha4 config; on cgroup v1 hosts kubelet gets ``failCgroupV1: false`` cluster-wide.
+
+    The KubeletConfiguration patch must be cluster-level: ``kubeadm join`` reads kubelet settings
+    from the ``kubelet-config`` ConfigMap written at init, not from per-node documents.
+    """
+    if control_planes < 1:
+        raise UsageError(f"control_planes={control_planes}: a cluster needs at least 1", fix="set control_planes >= 1")
+    if workers < 0:
+        raise UsageError(f"workers={workers}: cannot be negative", fix="set workers >= 0")
+    if kube_proxy_mode not in (None, "iptables", "nftables", "none"):
+        raise UsageError(
+            f"kube_proxy_mode={kube_proxy_mode!r}", fix="use iptables, nftables or none (IPVS is absent here)"
+        )
+    doc: dict[str, object] = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
+    networking: dict[str, object] = {k: v for k, v in (("podSubnet", pod_subnet), ("serviceSubnet", service_subnet),
+                                    ("kubeProxyMode", kube_proxy_mode)) if v}  # fmt: skip
+    if disable_default_cni:
+        networking["disableDefaultCNI"] = True
+    if networking:
+        doc["networking"] = networking
+    if cgroup_v1_host() if cgroup_v1 is None else cgroup_v1:
+        doc["kubeadmConfigPatches"] = ["kind: KubeletConfiguration\nfailCgroupV1: false\n"]
+    doc["nodes"] = [{"role": "control-plane"}] * control_planes + [{"role": "worker"}] * workers
+    return yaml.safe_dump(doc, sort_keys=False)
