@@ -76,9 +76,12 @@ def tools_build() -> None:
     click.echo(t.ensure_kubectl(progress))
 
 
+from harness.cli.cluster import COMMANDS  # noqa: E402
 from harness.cli.image import image  # noqa: E402
 
 cli.add_command(image)
+for command in COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> None:

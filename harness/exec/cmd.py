@@ -79,15 +79,18 @@ class Cmd:
     def paste(self) -> str:
         return paste(self.argv, self.env, self.cwd)
 
-    def run(self, check: bool = True, log: Path | IO[str] | None = None) -> Result:
-        """Run to completion. With ``log`` the output streams into that file (and is not kept)."""
+    def run(self, check: bool = True, log: Path | IO[str] | None = None, capture: bool = False) -> Result:
+        """Run to completion. With ``log`` the output streams into that file and is not kept, unless
+        ``capture``: then it is kept and appended to the log afterwards (for short commands)."""
         env = {**os.environ, **self.env} if self.env else None
         start = time.monotonic()
         try:
-            if log is not None:
+            if log is not None and not capture:
                 rc, out, err = self._run_logged(env, log)
             else:
                 rc, out, err = self._run_captured(env)
+                if log is not None:
+                    _append(log, f"$ {self.paste()}\n{out}{err}" + (f"(exit {rc})\n" if rc else ""))
         except FileNotFoundError as exc:
             raise CommandError(f"command not found: {self.argv[0]} (while running: {self.paste()})") from exc
         except subprocess.TimeoutExpired as exc:
@@ -117,6 +120,16 @@ class Cmd:
         if proc.returncode != 0 and isinstance(name, str) and os.path.exists(name):
             out = Path(name).read_text(errors="replace")[-20000:] + f"\n(full log: {name})"
         return proc.returncode, out, ""
+
+
+def _append(log: Path | IO[str], text: str) -> None:
+    if isinstance(log, Path):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as fh:
+            fh.write(text)
+    else:
+        log.write(text)
+        log.flush()
 
 
 def run(*argv: str | os.PathLike[str], check: bool = True, **kwargs: object) -> Result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -45,4 +46,22 @@ def render(
     if cgroup_v1_host() if cgroup_v1 is None else cgroup_v1:
         doc["kubeadmConfigPatches"] = ["kind: KubeletConfiguration\nfailCgroupV1: false\n"]
     doc["nodes"] = [{"role": "control-plane"}] * control_planes + [{"role": "worker"}] * workers
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def from_spec(spec: Any, cgroup_v1: bool | None = None) -> str:
+    """kind config for a ClusterSpec: topology, networking, kubeadm patches, kubelet extra args."""
+    net = spec.networking
+    text = render(spec.control_planes, spec.workers, net.pod_subnet, net.service_subnet, cgroup_v1,
+                  disable_default_cni=net.cni != "default", kube_proxy_mode=net.kube_proxy_mode)  # fmt: skip
+    doc = yaml.safe_load(text)
+    patches = list(doc.get("kubeadmConfigPatches", [])) + list(spec.all_kubeadm_patches())
+    if net.dns_domain != "cluster.local":
+        patches.append(f"kind: ClusterConfiguration\nnetworking:\n  dnsDomain: {net.dns_domain}\n")
+    if spec.kubelet_extra_args:
+        args = [{"name": k, "value": v} for k, v in spec.kubelet_extra_args.items()]
+        for kind in ("InitConfiguration", "JoinConfiguration"):
+            patches.append(yaml.safe_dump({"kind": kind, "nodeRegistration": {"kubeletExtraArgs": args}}))
+    if patches:
+        doc["kubeadmConfigPatches"] = patches
     return yaml.safe_dump(doc, sort_keys=False)

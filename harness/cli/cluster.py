@@ -1,0 +1,136 @@
+"""Cluster commands: create, delete, list, status, shell, exec, kubeconfig, logs export, gc."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from harness.lifecycle import PROVIDERS
+
+
+@click.command()
+@click.option("--provider", type=click.Choice(PROVIDERS), default="kind", show_default=True)
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="ClusterSpec YAML file.")
+@click.option("--name", help="Cluster name (default: kh-<random>; overrides the spec's name).")
+@click.option("--control-planes", type=int, help="Override the spec's number of control planes.")
+@click.option("--workers", type=int, help="Override the spec's number of workers.")
+@click.option("--kubernetes-version", help="Override the spec's Kubernetes version.")
+@click.option("--node-image", help="Use this node image instead of building the default.")
+@click.option("--phased", is_flag=True, help="kubeadm provider: run `kubeadm init` phase by phase.")
+@click.option("--keep", is_flag=True, help="Keep the nodes after a failure or Ctrl-C (for debugging).")
+def create(provider: str, spec_path: Path | None, name: str | None, control_planes: int | None, workers: int | None,
+           kubernetes_version: str | None, node_image: str | None, phased: bool, keep: bool) -> None:  # fmt: skip
+    """Create a cluster; prints its name and kubeconfig path."""
+    from harness.lifecycle import create_cluster
+    from harness.spec import load_spec, spec_from_dict
+
+    base = load_spec(spec_path).model_dump(mode="json") if spec_path else {}
+    overrides = {"name": name, "control_planes": control_planes, "workers": workers,
+                 "kubernetes_version": kubernetes_version, "node_image": node_image}  # fmt: skip
+    spec = spec_from_dict({**base, **{k: v for k, v in overrides.items() if v is not None}})
+    cluster = create_cluster(spec, provider=provider, keep=keep, phased=phased)
+    click.echo(f"cluster {cluster.name} ready; kubeconfig: {cluster.kubeconfig}")
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True)
+def delete(names: tuple[str, ...]) -> None:
+    """Delete clusters and every resource they labelled."""
+    from harness.lifecycle import delete_cluster
+
+    for name in names:
+        for line in delete_cluster(name):
+            click.echo(f"removed {line}")
+
+
+@click.command("list")
+def list_() -> None:
+    """List the clusters the harness knows."""
+    from harness.cluster import Cluster
+
+    click.echo(f"{'NAME':24} {'PROVIDER':9} {'STATUS':9} {'NODES':6} {'KEPT':5} KUBECONFIG")
+    for c in Cluster.all():
+        kept = "yes" if c.keep else "no"
+        click.echo(f"{c.name:24} {c.provider:9} {c.status:9} {len(c.nodes):<6} {kept:5} {c.kubeconfig}")
+
+
+@click.command()
+@click.argument("name")
+def status(name: str) -> None:
+    """Nodes of a cluster and their readiness."""
+    from harness.cluster import Cluster
+    from harness.k8s import checks
+
+    cluster = Cluster.load(name)
+    click.echo(f"cluster {cluster.name} ({cluster.provider}, run {cluster.run_id}) endpoint {cluster.endpoint}")
+    ready = checks.ready_nodes(cluster) if cluster.kubeconfig and Path(cluster.kubeconfig).exists() else {}
+    for n in cluster.nodes:
+        state = "-" if n.name not in ready else ("Ready" if ready[n.name] else "NotReady")
+        click.echo(f"  {n.name:40} {n.role:14} {n.ip:16} {state}")
+
+
+@click.command()
+@click.argument("name")
+@click.argument("node")
+def shell(name: str, node: str) -> None:
+    """An interactive shell on NODE of cluster NAME."""
+    from harness.cluster import Cluster
+
+    target = Cluster.load(name).node(node)
+    os.execvp("docker", ["docker", "exec", "-it", target.name, "bash"])
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("node")
+@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(name: str, node: str, argv: tuple[str, ...]) -> None:
+    """Run a command on NODE: kube-harness exec NAME NODE -- CMD ARGS..."""
+    from harness.cluster import Cluster
+
+    res = Cluster.load(name).node(node).command(*argv).run(check=False)
+    click.echo(res.stdout, nl=False)
+    click.echo(res.stderr, nl=False, err=True)
+    sys.exit(res.rc)
+
+
+@click.command()
+@click.argument("name")
+def kubeconfig(name: str) -> None:
+    """Print the path of a cluster's kubeconfig."""
+    from harness.cluster import Cluster
+
+    click.echo(Cluster.load(name).kubeconfig)
+
+
+@click.group()
+def logs() -> None:
+    """Node logs."""
+
+
+@logs.command("export")
+@click.argument("name")
+@click.argument("directory", type=click.Path(path_type=Path))
+def logs_export(name: str, directory: Path) -> None:
+    """Write each node's journal (kubelet, containerd, all), console and kubeadm files to DIRECTORY."""
+    from harness.cluster import Cluster
+    from harness.reporting.nodelogs import export
+
+    for path in export(Cluster.load(name), directory):
+        click.echo(path)
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def gc(dry_run: bool) -> None:
+    """Remove every labelled cluster whose run is gone (not kept)."""
+    from harness.lifecycle import gc as collect
+
+    for name in collect(dry_run=dry_run):
+        click.echo(f"{'would remove' if dry_run else 'removed'} cluster {name}")
+
+
+COMMANDS = [create, delete, list_, status, shell, exec_, kubeconfig, logs, gc]

@@ -1,0 +1,107 @@
+"""The cluster handle: name, provider, run id, kubeconfig, nodes; persisted so the CLI finds it.
+
+State lives in ``<cache>/state/clusters/<name>.json``: written when a create starts, updated when it
+finishes, removed on delete. ``kubectl`` runs the cached kubectl against the cluster's kubeconfig.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+from harness.exec import Cmd
+from harness.paths import cache_root
+from harness.providers.base import CONTROL_PLANE, WORKER, Node
+from harness.providers.container import ContainerNode
+
+
+def state_dir() -> Path:
+    return cache_root() / "state" / "clusters"
+
+
+@dataclass
+class NodeInfo:
+    name: str
+    role: str
+    ip: str = ""
+
+
+@dataclass
+class Cluster:
+    name: str
+    provider: str
+    run_id: str
+    kubeconfig: str = ""
+    nodes: list[NodeInfo] = field(default_factory=list)
+    endpoint: str = ""
+    keep: bool = False
+    status: str = "creating"  # creating | ready | failed
+    spec: dict[str, Any] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+
+    # -- nodes -------------------------------------------------------------------------------
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name or n.name == f"{self.name}-{name}":
+                return ContainerNode(n.name, n.role)
+        raise UsageError(f"no node {name!r} in cluster {self.name}", fix=f"pick one of: {self.node_names()}")
+
+    def node_names(self) -> str:
+        return ", ".join(n.name for n in self.nodes)
+
+    @property
+    def all_nodes(self) -> list[Node]:
+        return [ContainerNode(n.name, n.role) for n in self.nodes if n.role in (CONTROL_PLANE, WORKER)]
+
+    @property
+    def control_planes(self) -> list[Node]:
+        return [n for n in self.all_nodes if n.role == CONTROL_PLANE]
+
+    @property
+    def workers(self) -> list[Node]:
+        return [n for n in self.all_nodes if n.role == WORKER]
+
+    # -- API access ----------------------------------------------------------------------------
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        from harness.images import tools
+        from harness.progress import Progress
+
+        argv = [str(tools.ensure_kubectl(Progress())), "--kubeconfig", self.kubeconfig, *args]
+        return Cmd(argv, input=input, timeout=180).run(check=check).stdout
+
+    def kubectl_json(self, *args: str) -> dict[str, Any]:
+        return dict(json.loads(self.kubectl(*args, "-o", "json")))
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return state_dir() / f"{self.name}.json"
+
+    def save(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        self.state_path.write_text(json.dumps(asdict(self), indent=2))
+
+    def forget(self) -> None:
+        self.state_path.unlink(missing_ok=True)
+
+    @staticmethod
+    def state_dir_path(name: str) -> Path:
+        return state_dir() / f"{name}.json"
+
+    @classmethod
+    def load(cls, name: str) -> Cluster:
+        path = state_dir() / f"{name}.json"
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in state_dir().glob("*.json"))) or "none"
+            raise UsageError(f"no cluster named {name!r}", fix=f"see `kube-harness list` (known: {known})")
+        doc = json.loads(path.read_text())
+        doc["nodes"] = [NodeInfo(**n) for n in doc.get("nodes", [])]
+        return cls(**doc)
+
+    @classmethod
+    def all(cls) -> list[Cluster]:
+        return [cls.load(p.stem) for p in sorted(state_dir().glob("*.json"))]

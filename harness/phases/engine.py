@@ -1,0 +1,139 @@
+"""Phase engine: ordered phases with timeouts, skip-after-failure, always-run cleanup, a log per phase.
+
+A phase's ``when`` decides if it runs: ``success`` (default: only while everything before it
+succeeded), ``failure`` (only after a failure, a timeout or Ctrl-C — cleanup such as deleting a
+half-made cluster; skipped when the context says ``keep``) or ``always`` (e.g. exporting logs).
+Each phase runs in a worker thread so its timeout holds even when a command hangs; Ctrl-C in the
+main thread marks the phase interrupted, runs the cleanup phases, then re-raises.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.reporting.record import FAILED, INTERRUPTED, OK, SKIPPED, TIMEOUT, PhaseRecord, RunRecord
+
+CANCEL_GRACE_S = 20.0
+
+
+class PhaseFailed(HarnessError):
+    """A phase failed or timed out; cleanup has run. The message names the phase and its log."""
+
+    exit_code = 7
+
+
+class PhaseCancelled(Exception):
+    pass
+
+
+@dataclass
+class Context:
+    """What a phase gets: the run's record, its own log file, shared state, and options."""
+
+    record: RunRecord
+    keep: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+    log: Path = Path("/dev/null")
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        """Phases call this between steps: stops a phase whose run timed out or was interrupted."""
+        if self.cancelled.is_set():
+            raise PhaseCancelled("cancelled")
+
+    def say(self, text: str) -> None:
+        with self.log.open("a") as fh:
+            fh.write(text.rstrip() + "\n")
+
+
+@dataclass
+class Phase:
+    name: str
+    run: Callable[[Context], None]
+    timeout: float = 300.0
+    when: str = "success"  # success | failure | always
+
+
+@dataclass
+class _Outcome:
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Engine:
+    def __init__(self, phases: list[Phase], on_phase: Callable[[PhaseRecord], None] | None = None) -> None:
+        self.phases = phases
+        self.on_phase = on_phase or (lambda rec: None)
+
+    def run(self, ctx: Context) -> RunRecord:
+        """Run every phase; raises PhaseFailed (or KeyboardInterrupt) after cleanup when one fails."""
+        failure: tuple[PhaseRecord, BaseException] | None = None
+        for index, phase in enumerate(self.phases):
+            rec = PhaseRecord(phase.name, when=phase.when, log=str(ctx.record.phase_log(index, phase.name)))
+            ctx.record.phases.append(rec)
+            if not self._should_run(phase, failure is not None, ctx.keep):
+                rec.status = SKIPPED
+                ctx.record.save()
+                continue
+            error = self._run_one(phase, rec, ctx)
+            if error is not None and failure is None:
+                failure = (rec, error)
+        ctx.record.finish(OK if failure is None else failure[0].status)
+        if failure is not None:
+            rec, error = failure
+            if isinstance(error, KeyboardInterrupt):
+                raise error
+            raise PhaseFailed(f"phase {rec.name} {rec.status}: {rec.error}", fix=f"see the phase log {rec.log}")
+        return ctx.record
+
+    @staticmethod
+    def _should_run(phase: Phase, failed: bool, keep: bool) -> bool:
+        if phase.when == "always":
+            return True
+        if phase.when == "failure":
+            return failed and not keep
+        return not failed
+
+    def _run_one(self, phase: Phase, rec: PhaseRecord, run_ctx: Context) -> BaseException | None:
+        # each phase gets its own log and cancel flag: a phase that outlives the grace stays cancelled
+        ctx = replace(run_ctx, log=Path(rec.log), cancelled=threading.Event())
+        ctx.log.parent.mkdir(parents=True, exist_ok=True)
+        rec.start = time.time()
+        ctx.record.save()
+        outcome = _Outcome()
+        worker = threading.Thread(target=self._target, args=(phase, ctx, outcome), daemon=True, name=phase.name)
+        worker.start()
+        error: BaseException | None
+        try:
+            finished = outcome.done.wait(phase.timeout)  # a plain wait: Ctrl-C still reaches this thread
+            error = outcome.error if finished else TimeoutError(f"did not finish within {phase.timeout:g}s")
+            rec.status = OK if error is None else (TIMEOUT if not finished else FAILED)
+        except KeyboardInterrupt as exc:
+            error, rec.status = exc, INTERRUPTED
+        if error is not None and not outcome.done.is_set():
+            ctx.cancelled.set()  # the phase stops at its next ctx.check(); give it a moment to
+            outcome.done.wait(CANCEL_GRACE_S)  # so cleanup does not race its last steps
+        rec.duration = round(time.time() - rec.start, 3)
+        if error is not None:
+            rec.error = str(error) or type(error).__name__
+            ctx.say(f"phase {phase.name} {rec.status}: {rec.error}")
+        ctx.record.save()
+        self.on_phase(rec)
+        return error
+
+    @staticmethod
+    def _target(phase: Phase, ctx: Context, outcome: _Outcome) -> None:
+        try:
+            phase.run(ctx)
+        except BaseException as exc:
+            outcome.error = exc
+            ctx.say("".join(traceback.format_exception(exc)))
+        finally:
+            outcome.done.set()

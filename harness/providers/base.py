@@ -1,0 +1,70 @@
+"""The small interfaces everything above providers talks through (kind's lesson).
+
+A ``Node`` runs commands (``node.command(...)`` returns a ``Cmd`` to run), copies files and says
+its IP, role and logs; phases and faults use nothing else, so they work the same on a container
+and, later, on a VM over SSH. A ``Provider`` makes and removes the nodes of a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from harness.exec import Cmd
+
+LABEL_PREFIX = "kube-harness.io"
+LABEL_CLUSTER = f"{LABEL_PREFIX}/cluster"
+LABEL_RUN = f"{LABEL_PREFIX}/run"
+LABEL_WORKER = f"{LABEL_PREFIX}/worker"
+LABEL_ROLE = f"{LABEL_PREFIX}/role"
+LABEL_PID = f"{LABEL_PREFIX}/pid"
+
+CONTROL_PLANE = "control-plane"
+WORKER = "worker"
+LOAD_BALANCER = "load-balancer"
+
+
+def xdist_worker() -> str:
+    """The pytest-xdist worker id (gw0, gw1, ...) or ``main`` outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def labels(cluster: str, run_id: str, role: str | None = None) -> dict[str, str]:
+    """Labels every container, network and volume of a cluster carries."""
+    out = {LABEL_CLUSTER: cluster, LABEL_RUN: run_id, LABEL_WORKER: xdist_worker(), LABEL_PID: str(os.getpid())}
+    if role:
+        out[LABEL_ROLE] = role
+    return out
+
+
+@runtime_checkable
+class Node(Protocol):
+    name: str
+    role: str
+
+    def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
+        """A command to run on the node (as root)."""
+        ...
+
+    def copy_to(self, src: Path, dest: str) -> None: ...
+
+    def copy_from(self, src: str, dest: Path) -> None: ...
+
+    def ip(self) -> str: ...
+
+    def logs(self) -> str:
+        """The node's console output (container logs, VM serial console)."""
+        ...
+
+
+class Provider(Protocol):
+    name: str
+
+    def nodes(self, cluster: str) -> list[Node]: ...
+
+    def delete(self, cluster: str) -> None:
+        """Remove every resource of the cluster (idempotent)."""
+        ...
+
+    def clusters(self) -> list[str]: ...

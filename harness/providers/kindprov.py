@@ -1,0 +1,84 @@
+"""The kind provider: renders a kind config from the spec and drives the real kind binary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.cluster import Cluster, NodeInfo
+from harness.exec import Cmd
+from harness.images import tools
+from harness.phases.engine import Context, Phase
+from harness.progress import Progress
+from harness.providers import dockerapi, kindconfig
+from harness.providers.base import labels
+from harness.providers.common import resolve_image
+from harness.providers.container import ContainerNode
+from harness.providers.kubeadm import flow
+
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+KIND_ROLE_LABEL = "io.x-k8s.kind.role"
+
+
+def network_name(cluster: str) -> str:
+    return f"kh-kind-{cluster}"
+
+
+def _kind() -> str:
+    return str(tools.ensure_kind(Progress(quiet=True)))
+
+
+def create(ctx: Context) -> None:
+    """``kind create cluster`` on a labelled network of its own (KIND_EXPERIMENTAL_DOCKER_NETWORK)."""
+    cluster: Cluster = ctx.data["cluster"]
+    config = Path(ctx.record.dir) / "kind.yaml"
+    config.write_text(kindconfig.from_spec(ctx.data["spec"]))
+    ctx.say(config.read_text())
+    dockerapi.create_network(network_name(cluster.name), labels(cluster.name, cluster.run_id))
+    cluster.kubeconfig = str((Path(ctx.record.dir) / "kubeconfig").resolve())
+    cluster.save()
+    ctx.check()
+    argv = [_kind(), "create", "cluster", "--name", cluster.name, "--image", ctx.data["image"],
+            "--config", str(config), "--kubeconfig", cluster.kubeconfig, "--retain"]  # fmt: skip
+    Cmd(argv, env={"KIND_EXPERIMENTAL_DOCKER_NETWORK": network_name(cluster.name)}, timeout=900).run(log=ctx.log)
+    cluster.nodes = kind_nodes(cluster.name)
+    cp = next(n for n in cluster.nodes if n.role == "control-plane")
+    cluster.endpoint = f"https://{cp.ip}:6443"
+    cluster.save()
+
+
+def kind_nodes(name: str) -> list[NodeInfo]:
+    res = Cmd(["docker", "ps", "-a", "--filter", f"label={KIND_CLUSTER_LABEL}={name}", "--format",
+               f'{{{{.Names}}}}\t{{{{.Label "{KIND_ROLE_LABEL}"}}}}']).run()  # fmt: skip
+    out = []
+    for line in sorted(res.stdout.splitlines()):
+        node_name, role = line.split("\t")
+        out.append(NodeInfo(node_name, role, ContainerNode(node_name, role).ip()))
+    return out
+
+
+def delete_cluster(name: str) -> list[str]:
+    Cmd([_kind(), "delete", "cluster", "--name", name], timeout=300).run(check=False)
+    return [f"kind cluster {name}", *dockerapi.remove_cluster(name)]
+
+
+def cleanup(ctx: Context) -> None:
+    cluster: Cluster = ctx.data["cluster"]
+    for line in delete_cluster(cluster.name):
+        ctx.say(f"removed {line}")
+    cluster.forget()
+
+
+class KindProvider:
+    name = "kind"
+
+    def plan(self, spec: Any, cluster: str) -> list[Phase]:
+        return [
+            Phase("image", resolve_image, timeout=3600),
+            Phase("create", create, timeout=900),
+            Phase("ready", flow.ready, timeout=420),
+            Phase("cleanup", cleanup, timeout=300, when="failure"),
+        ]
+
+    def delete(self, cluster: str) -> list[str]:
+        return delete_cluster(cluster)

@@ -1,0 +1,179 @@
+"""The operator's flow for kubeadm-in-containers, one small function per phase.
+
+provision → configure → preflight → init (whole, or one phase per ``kubeadm init phase``) →
+kubeconfig → cni → join control planes one at a time → join workers concurrently → ready.
+Shared state lives in ``ctx.data``: ``cluster`` (the handle), ``spec``, ``image``, ``token``,
+``certificate_key``, ``ca_hash``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from harness.cluster import Cluster
+from harness.images import cni
+from harness.k8s import checks
+from harness.phases.engine import Context
+from harness.providers import dockerapi
+from harness.providers.container import ContainerNode
+from harness.providers.kubeadm import config, loadbalancer, nodes
+
+CONFIG_PATH = "/etc/kube-harness/kubeadm.yaml"
+ADMIN_CONF = "/etc/kubernetes/admin.conf"
+INIT_PHASES = [  # `kubeadm init phase ...` in kubeadm's own order (preflight runs as its own phase)
+    "certs all", "kubeconfig all", "etcd local", "control-plane all", "kubelet-start", "wait-control-plane",
+    "upload-config all", "upload-certs --upload-certs", "mark-control-plane", "bootstrap-token",
+    "kubelet-finalize all", "addon all",
+]  # fmt: skip
+
+
+def _cluster(ctx: Context) -> Cluster:
+    cluster: Cluster = ctx.data["cluster"]
+    return cluster
+
+
+def _first_cp(ctx: Context) -> ContainerNode:
+    return ContainerNode(_cluster(ctx).control_planes[0].name, "control-plane")
+
+
+def _run(ctx: Context, node: ContainerNode, *argv: str, input: str | None = None, timeout: float = 600) -> str:
+    ctx.check()
+    return node.command(*argv, input=input, timeout=timeout).run(log=ctx.log, capture=True).stdout
+
+
+def provision(ctx: Context) -> None:
+    cluster, spec = _cluster(ctx), ctx.data["spec"]
+    nodes.create_network(cluster)
+    ctx.check()
+    cluster.nodes = nodes.create_nodes(cluster, ctx.data["image"], spec.control_planes, spec.workers)
+    if spec.control_planes > 1:
+        ctx.check()
+        cluster.nodes.append(loadbalancer.create(cluster, [n for n in cluster.nodes if n.role == "control-plane"]))
+    cluster.save()
+
+
+def configure(ctx: Context) -> None:
+    """Token, certificate key and the kubeadm config file on the first control plane."""
+    cluster, spec = _cluster(ctx), ctx.data["spec"]
+    alphabet = string.ascii_lowercase + string.digits
+    token = ".".join("".join(secrets.choice(alphabet) for _ in range(n)) for n in (6, 16))
+    ctx.data.update(token=token, certificate_key=secrets.token_hex(32))
+    first = next(n for n in cluster.nodes if n.role == "control-plane")
+    lb = next((n for n in cluster.nodes if n.role == "load-balancer"), None)
+    endpoint_host = lb.name if lb else first.name
+    cluster.endpoint = f"https://{lb.ip if lb else first.ip}:6443"
+    sans = [n.name for n in cluster.nodes if n.role in ("control-plane", "load-balancer")]
+    sans += [n.ip for n in cluster.nodes if n.role in ("control-plane", "load-balancer")]
+    net = spec.networking
+    inp = config.KubeadmInputs(
+        cluster_name=cluster.name, kubernetes_version=spec.kubernetes_version, endpoint=f"{endpoint_host}:6443",
+        advertise_address=first.ip, token=token, certificate_key=ctx.data["certificate_key"], cert_sans=sans,
+        pod_subnet=net.pod_subnet, service_subnet=net.service_subnet, dns_domain=net.dns_domain,
+        kube_proxy_mode=net.kube_proxy_mode, cgroup_v1=not Path("/sys/fs/cgroup/cgroup.controllers").exists(),
+        kubelet_extra_args=dict(spec.kubelet_extra_args), patches=spec.all_kubeadm_patches(),
+    )  # fmt: skip
+    text = config.render(inp)
+    ctx.say(text)
+    for cp in cluster.control_planes:
+        ContainerNode(cp.name, cp.role).write_file(CONFIG_PATH, text, "0600")
+    cluster.save()
+
+
+def preflight(ctx: Context) -> None:
+    _run(ctx, _first_cp(ctx), "kubeadm", "init", "phase", "preflight", f"--config={CONFIG_PATH}",
+         "--ignore-preflight-errors=all")  # fmt: skip
+
+
+def init(ctx: Context) -> None:
+    _run(ctx, _first_cp(ctx), "kubeadm", "init", f"--config={CONFIG_PATH}", "--skip-phases=preflight",
+         "--upload-certs", "--skip-token-print", "--v=1")  # fmt: skip
+
+
+def init_phase(name: str) -> Callable[[Context], None]:
+    """One ``kubeadm init phase NAME`` as an engine phase (for ``--phased``)."""
+
+    def run(ctx: Context) -> None:
+        _run(ctx, _first_cp(ctx), "kubeadm", "init", "phase", *name.split(), f"--config={CONFIG_PATH}")
+
+    return run
+
+
+def kubeconfig(ctx: Context) -> None:
+    """Export admin.conf to the run's folder, pointing at an address the host reaches."""
+    cluster = _cluster(ctx)
+    text = _run(ctx, _first_cp(ctx), "cat", ADMIN_CONF)
+    lines = [f"    server: {cluster.endpoint}" if ln.strip().startswith("server:") else ln for ln in text.splitlines()]
+    path = Path(ctx.record.dir) / "kubeconfig"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    cluster.kubeconfig = str(path.resolve())
+    ca = x509.load_pem_x509_certificate(_run(ctx, _first_cp(ctx), "cat", "/etc/kubernetes/pki/ca.crt").encode())
+    spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ctx.data["ca_hash"] = "sha256:" + hashlib.sha256(spki).hexdigest()
+    cluster.save()
+
+
+def install_cni(ctx: Context) -> None:
+    net = ctx.data["spec"].networking
+    if net.cni == "none":
+        ctx.say("cni: none (the user installs one)")
+        return
+    if net.cni == "manifest":
+        text = Path(net.cni_manifest).read_text()
+    else:
+        text = _run(ctx, _first_cp(ctx), "cat", "/kind/manifests/default-cni.yaml")
+    manifest = cni.render(text, net.pod_subnet)
+    _run(ctx, _first_cp(ctx), "kubectl", f"--kubeconfig={ADMIN_CONF}", "apply", "-f", "-", input=manifest)
+
+
+def _join_argv(ctx: Context, node: ContainerNode, control_plane: bool) -> list[str]:
+    endpoint = _cluster(ctx).endpoint.removeprefix("https://")
+    argv = ["kubeadm", "join", endpoint, "--token", ctx.data["token"], "--discovery-token-ca-cert-hash",
+            ctx.data["ca_hash"], "--ignore-preflight-errors=all", "--v=1"]  # fmt: skip
+    if control_plane:
+        argv += ["--control-plane", "--certificate-key", ctx.data["certificate_key"],
+                 "--apiserver-advertise-address", node.ip()]  # fmt: skip
+    return argv
+
+
+def join_control_plane(name: str) -> Callable[[Context], None]:
+    def run(ctx: Context) -> None:
+        node = ContainerNode(name, "control-plane")
+        _run(ctx, node, *_join_argv(ctx, node, control_plane=True))
+
+    return run
+
+
+def join_workers(ctx: Context) -> None:
+    workers = [ContainerNode(n.name, n.role) for n in _cluster(ctx).nodes if n.role == "worker"]
+    if not workers:
+        return
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        for out in pool.map(lambda w: _run(ctx, w, *_join_argv(ctx, w, control_plane=False)), workers):
+            ctx.say(out)
+
+
+def ready(ctx: Context) -> None:
+    cluster = _cluster(ctx)
+    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300)
+    if ctx.data["spec"].networking.cni != "none":
+        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300)
+    cluster.status = "ready"
+    cluster.save()
+
+
+def cleanup(ctx: Context) -> None:
+    """After a failure or Ctrl-C (unless kept): every labelled container, network and volume goes."""
+    cluster = _cluster(ctx)
+    for line in dockerapi.remove_cluster(cluster.name):
+        ctx.say(f"removed {line}")
+    cluster.forget()

@@ -1,0 +1,43 @@
+"""The kubeadm provider: node containers through the Docker SDK, bootstrap run as phases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.phases.engine import Phase
+from harness.providers import dockerapi
+from harness.providers.common import resolve_image
+from harness.providers.kubeadm import flow
+from harness.providers.kubeadm.nodes import node_names
+
+
+class KubeadmProvider:
+    name = "kubeadm"
+
+    def __init__(self, phased: bool = False) -> None:
+        self.phased = phased
+
+    def plan(self, spec: Any, cluster: str) -> list[Phase]:
+        phases = [
+            Phase("image", resolve_image, timeout=3600),
+            Phase("provision", flow.provision, timeout=300),
+            Phase("configure", flow.configure, timeout=60),
+            Phase("preflight", flow.preflight, timeout=180),
+        ]
+        if self.phased:
+            phases += [Phase(f"init-{p.split()[0]}", flow.init_phase(p), timeout=300) for p in flow.INIT_PHASES]
+        else:
+            phases.append(Phase("init", flow.init, timeout=600))
+        phases += [Phase("kubeconfig", flow.kubeconfig, timeout=60), Phase("cni", flow.install_cni, timeout=120)]
+        extra_cps = [n for n, role in node_names(cluster, spec.control_planes, 0)][1:]
+        phases += [Phase(f"join-{n.removeprefix(cluster + '-')}", flow.join_control_plane(n), timeout=600)
+                   for n in extra_cps]  # fmt: skip
+        phases += [
+            Phase("join-workers", flow.join_workers, timeout=600),
+            Phase("ready", flow.ready, timeout=420),
+            Phase("cleanup", flow.cleanup, timeout=300, when="failure"),
+        ]
+        return phases
+
+    def delete(self, cluster: str) -> list[str]:
+        return dockerapi.remove_cluster(cluster)

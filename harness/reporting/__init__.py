@@ -1,0 +1,1 @@
+"""Run records (JSON), later JUnit/HTML reports and failure bundles built from them."""

@@ -1,0 +1,77 @@
+"""The run record: what one harness run did, phase by phase, as JSON under ``reports/<run-id>/``.
+
+JUnit and HTML reports are rendered from this record alone, so it carries everything they need:
+per-phase start, duration, status, log file and error, plus free-form measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.paths import reports_root
+
+OK, FAILED, SKIPPED, TIMEOUT, INTERRUPTED, RUNNING = "ok", "failed", "skipped", "timeout", "interrupted", "running"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    status: str = RUNNING
+    start: float = 0.0
+    duration: float = 0.0
+    log: str = ""
+    error: str = ""
+    when: str = "success"
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    kind: str  # what the run did: create, delete, scenario, ...
+    cluster: str = ""
+    provider: str = ""
+    spec: dict[str, Any] = field(default_factory=dict)
+    phases: list[PhaseRecord] = field(default_factory=list)
+    measurements: dict[str, float] = field(default_factory=dict)
+    status: str = RUNNING
+    start: float = field(default_factory=time.time)
+    duration: float = 0.0
+    dir: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.dir:
+            self.dir = str(reports_root() / self.run_id)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dir) / "run.json"
+
+    def phase_log(self, index: int, name: str) -> Path:
+        return Path(self.dir) / "phases" / f"{index:02d}-{name}.log"
+
+    def finish(self, status: str) -> None:
+        self.status = status
+        self.duration = round(time.time() - self.start, 3)
+        self.save()
+
+    def save(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, default=str))
+        tmp.replace(self.path)
+        return self.path
+
+    @classmethod
+    def load(cls, path: Path) -> RunRecord:
+        doc = json.loads(path.read_text())
+        doc["phases"] = [PhaseRecord(**p) for p in doc.get("phases", [])]
+        return cls(**doc)

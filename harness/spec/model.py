@@ -1,0 +1,256 @@
+"""ClusterSpec: the user's description of a cluster, validated before any resource exists.
+
+Field names are snake_case in Python and in YAML. Every model forbids unknown fields and is frozen
+(derive variants with ``spec.model_copy(update={...})``). Validators raise ``ValueError``; the
+loaders in :mod:`harness.spec.load` turn all problems into one ``UsageError``.
+
+``kubeadm_patches`` follow kind's ``kubeadmConfigPatches`` semantics: each document is matched to
+the generated kubeadm/kubelet/kube-proxy configuration by ``kind`` (and ``apiVersion`` when given)
+and merged into it (JSON merge patch; kind >= v0.32 merges v1beta4 ``extraArgs`` lists by name).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from harness.errors import UsageError
+from harness.images.versions import KubeVersion, parse_version
+from harness.spec.failover import KUBEADM_API, Failover, failover_patches
+
+DEFAULT_KUBERNETES_VERSION = "v1.37.2"
+NODE_CIDR_PREFIX = 24  # kube-controller-manager's default --node-cidr-mask-size for IPv4
+LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+FEATURE_GATE_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+FLAG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::[0-9]+)?"
+IMAGE_RE = re.compile(
+    rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?(?:@[a-z0-9]+:[0-9a-f]{{32,}})?$"
+)
+# kind matches patches on kind (+ apiVersion when given); a wrong apiVersion silently patches nothing.
+PATCH_API_VERSIONS = {
+    "ClusterConfiguration": KUBEADM_API,
+    "InitConfiguration": KUBEADM_API,
+    "JoinConfiguration": KUBEADM_API,
+    "KubeletConfiguration": "kubelet.config.k8s.io/v1beta1",
+    "KubeProxyConfiguration": "kubeproxy.config.k8s.io/v1alpha1",
+}
+GATED_COMPONENTS = ("apiServer", "controllerManager", "scheduler")
+
+
+def _dns_name(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > 253 or not all(len(label) <= 63 and LABEL_RE.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a DNS name (lowercase labels of a-z, 0-9 and '-', joined by '.')")
+    return value
+
+
+def _ipv4_cidr(value: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as e:
+        raise ValueError(f"{value!r} is not a CIDR such as 10.244.0.0/16 ({e})") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise ValueError(f"{value!r} is IPv6; the harness builds IPv4 clusters only")
+    return net
+
+
+def _patch_text(value: Any) -> Any:
+    """A patch may be written as a mapping in YAML; it is stored as YAML text like kind's."""
+    return yaml.safe_dump(value, sort_keys=False) if isinstance(value, dict) else value
+
+
+def _check_patch(text: str) -> str:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"not one valid YAML document{where}: {e.problem or e.context}") from None
+    if not isinstance(doc, dict) or "kind" not in doc:
+        raise ValueError("must be a YAML mapping with a 'kind' (e.g. 'kind: ClusterConfiguration')")
+    kind, api = doc["kind"], doc.get("apiVersion")
+    if not isinstance(kind, str) or kind not in PATCH_API_VERSIONS:
+        raise ValueError(f"kind {kind!r} is not a kubeadm config kind (allowed: {', '.join(PATCH_API_VERSIONS)})")
+    if api is not None and api != PATCH_API_VERSIONS[kind]:
+        raise ValueError(f"apiVersion {api!r} would patch nothing: kind generates {kind} as {PATCH_API_VERSIONS[kind]}")
+    return text
+
+
+KubeadmPatch = Annotated[str, BeforeValidator(_patch_text), AfterValidator(_check_patch)]
+
+
+class Networking(BaseModel):
+    """Pod/service address ranges, cluster DNS domain, kube-proxy mode and the CNI."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pod_subnet: str = "10.244.0.0/16"
+    service_subnet: str = Field(default="10.96.0.0/16", validate_default=True)  # checked against pod_subnet
+    dns_domain: str = "cluster.local"
+    kube_proxy_mode: Literal["iptables", "nftables"] = "iptables"
+    cni: Literal["default", "none", "manifest"] = "default"  # default: the node image's flannel
+    cni_manifest: Path | None = Field(default=None, validate_default=True)
+
+    @field_validator("pod_subnet")
+    @classmethod
+    def _pod_subnet(cls, value: str) -> str:
+        net = _ipv4_cidr(value)
+        if net.prefixlen > NODE_CIDR_PREFIX:
+            raise ValueError(f"{value} is smaller than one node's /{NODE_CIDR_PREFIX} pod range; use /16 to /22")
+        return str(net)
+
+    @field_validator("service_subnet")
+    @classmethod
+    def _service_subnet(cls, value: str, info: ValidationInfo) -> str:
+        net = _ipv4_cidr(value)
+        if net.prefixlen < 12:
+            raise ValueError(f"{value} is too large: kube-apiserver accepts IPv4 service ranges of /12 or smaller")
+        pods = info.data.get("pod_subnet")
+        if pods is not None and net.overlaps(ipaddress.ip_network(pods)):
+            raise ValueError(f"service_subnet {net} overlaps pod_subnet {pods}; pick disjoint ranges")
+        return str(net)
+
+    @field_validator("dns_domain")
+    @classmethod
+    def _dns_domain(cls, value: str) -> str:
+        return _dns_name(value)
+
+    @field_validator("kube_proxy_mode", mode="before")
+    @classmethod
+    def _no_ipvs(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() == "ipvs":
+            raise ValueError("'ipvs' is unavailable: the IPVS kernel modules are absent on these hosts")
+        return value
+
+    @field_validator("cni_manifest")
+    @classmethod
+    def _cni_manifest(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        cni = info.data.get("cni")
+        if cni is None:  # cni itself was invalid; that error is reported already
+            return value
+        if cni != "manifest":
+            if value is not None:
+                raise ValueError(f"only used with cni: manifest (cni is {cni!r})")
+            return None
+        if value is None:
+            raise ValueError("required when cni is 'manifest': the path of the CNI manifest to apply")
+        base = (info.context or {}).get("base_dir")
+        path = (Path(base) / value if base is not None else value).absolute()  # absolute: valid from any cwd
+        if not path.is_file():
+            raise ValueError(f"{str(path)!r} is not a file")
+        return path
+
+
+class ClusterSpec(BaseModel):
+    """A cluster as the user describes it; see examples/specs/ for documented YAML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    control_planes: int = Field(default=1, ge=1, le=7, strict=True)
+    workers: int = Field(default=2, ge=0, le=20, strict=True)
+    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
+    node_image: str | None = None
+    networking: Networking = Field(default_factory=Networking)
+    kubeadm_patches: list[KubeadmPatch] = Field(default_factory=list)
+    feature_gates: dict[str, bool] = Field(default_factory=dict)
+    kubelet_extra_args: dict[str, str] = Field(default_factory=dict)
+    failover: Failover = Field(default_factory=Failover)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 40 or not LABEL_RE.match(value)):
+            raise ValueError(f"{value!r} is not a DNS-1123 label of at most 40 characters (a-z, 0-9, '-')")
+        return value
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        try:
+            return parse_version(value).text
+        except UsageError as e:
+            raise ValueError(f"{e.message}; {e.fix}" if e.fix else e.message) from None
+
+    @field_validator("node_image")
+    @classmethod
+    def _node_image(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 255 or not IMAGE_RE.match(value)):
+            raise ValueError(f"{value!r} is not a docker image reference such as kube-harness/node:v1.37.2")
+        return value
+
+    @field_validator("networking")
+    @classmethod
+    def _room_for_nodes(cls, value: Networking, info: ValidationInfo) -> Networking:
+        nodes = info.data.get("control_planes", 1) + info.data.get("workers", 0)
+        ranges = 2 ** (NODE_CIDR_PREFIX - ipaddress.ip_network(value.pod_subnet).prefixlen)
+        if ranges < nodes:
+            raise ValueError(
+                f"pod_subnet {value.pod_subnet} holds {ranges} node ranges (/{NODE_CIDR_PREFIX}) but the cluster "
+                f"has {nodes} nodes; use a larger pod_subnet"
+            )
+        return value
+
+    @field_validator("feature_gates")
+    @classmethod
+    def _feature_gates(cls, value: dict[str, bool]) -> dict[str, bool]:
+        bad = [k for k in value if not FEATURE_GATE_RE.match(k)]
+        if bad:
+            raise ValueError(f"feature gate names are CamelCase Go identifiers (e.g. InPlacePodVerticalScaling): {bad}")
+        return value
+
+    @field_validator("kubelet_extra_args", mode="before")
+    @classmethod
+    def _stringify_args(cls, value: Any) -> Any:
+        """YAML writes ``v: 4`` or ``fail-swap-on: false``; kubelet flags take the text."""
+        if not isinstance(value, dict):
+            return value
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, int | float) else v
+                for k, v in value.items()}  # fmt: skip
+
+    @field_validator("kubelet_extra_args")
+    @classmethod
+    def _kubelet_args(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if not FLAG_RE.match(k)]
+        if bad:
+            raise ValueError(f"kubelet flag names are kebab-case without leading dashes (e.g. max-pods): {bad}")
+        return value
+
+    @field_validator("failover", mode="before")
+    @classmethod
+    def _failover_shorthand(cls, value: Any) -> Any:
+        """``failover: fast`` means ``failover: {profile: fast}``."""
+        return {"profile": value} if isinstance(value, str) else value
+
+    @property
+    def node_count(self) -> int:
+        return self.control_planes + self.workers
+
+    @property
+    def kube_version(self) -> KubeVersion:
+        return parse_version(self.kubernetes_version)
+
+    def all_kubeadm_patches(self) -> list[str]:
+        """Generated patches (failover, feature gates) first, then the user's, which thus have the last word."""
+        return failover_patches(self.failover) + feature_gate_patches(self.feature_gates) + list(self.kubeadm_patches)
+
+
+def feature_gate_patches(gates: dict[str, bool]) -> list[str]:
+    """``feature-gates`` for apiserver, controller-manager and scheduler, and kubelet's ``featureGates``."""
+    if not gates:
+        return []
+    ordered = dict(sorted(gates.items()))
+    value = ",".join(f"{k}={str(v).lower()}" for k, v in ordered.items())
+    cluster: dict[str, Any] = {"apiVersion": KUBEADM_API, "kind": "ClusterConfiguration"}
+    # a fresh list per component: shared objects would come out as YAML anchors and aliases
+    cluster.update({c: {"extraArgs": [{"name": "feature-gates", "value": value}]} for c in GATED_COMPONENTS})
+    kubelet = {"apiVersion": PATCH_API_VERSIONS["KubeletConfiguration"], "kind": "KubeletConfiguration",
+               "featureGates": ordered}  # fmt: skip
+    return [yaml.safe_dump(doc, sort_keys=False) for doc in (cluster, kubelet)]
