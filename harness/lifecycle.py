@@ -7,9 +7,10 @@ labelled resource unless ``keep``; the run record lands in ``reports/<run-id>/ru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from harness.cluster import Cluster
@@ -113,3 +114,23 @@ def gc(dry_run: bool = False) -> list[str]:
         if not dry_run:
             delete_cluster(name)
     return removed
+
+
+@contextlib.contextmanager
+def managed_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased: bool = False,
+                    progress: Progress | None = None) -> Iterator[Cluster]:  # fmt: skip
+    """A cluster for the length of a ``with`` block; deleted on exit (even on error) unless ``keep``.
+
+    Usable without pytest::
+
+        with managed_cluster(spec_from_kwargs(workers=2), provider="kubeadm") as c:
+            print(c.kubectl("get", "nodes"))
+    """
+    cluster = create_cluster(spec, provider=provider, keep=keep, phased=phased, progress=progress)
+    try:
+        yield cluster
+    finally:
+        if keep:
+            (progress or Progress()).say(f"kept cluster {cluster.name}; kubeconfig {cluster.kubeconfig}")
+        else:
+            delete_cluster(cluster.name)

@@ -9,6 +9,7 @@ main thread marks the phase interrupted, runs the cleanup phases, then re-raises
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -21,6 +22,7 @@ from harness.errors import HarnessError
 from harness.reporting.record import FAILED, INTERRUPTED, OK, SKIPPED, TIMEOUT, PhaseRecord, RunRecord
 
 CANCEL_GRACE_S = 20.0
+HOLD_ENV = "KUBE_HARNESS_HOLD_PHASE"  # "name[:seconds]": pause before that phase (debugging, tests)
 
 
 class PhaseFailed(HarnessError):
@@ -131,9 +133,22 @@ class Engine:
     @staticmethod
     def _target(phase: Phase, ctx: Context, outcome: _Outcome) -> None:
         try:
+            _hold(phase, ctx)
             phase.run(ctx)
         except BaseException as exc:
             outcome.error = exc
             ctx.say("".join(traceback.format_exception(exc)))
         finally:
             outcome.done.set()
+
+
+def _hold(phase: Phase, ctx: Context) -> None:
+    """With ``KUBE_HARNESS_HOLD_PHASE=name[:seconds]``, wait (cancellably) before running ``name``."""
+    name, _, seconds = os.environ.get(HOLD_ENV, "").partition(":")
+    if name != phase.name:
+        return
+    ctx.say(f"holding before {name} ({HOLD_ENV})")
+    deadline = time.monotonic() + float(seconds or 60)
+    while time.monotonic() < deadline:
+        ctx.check()
+        time.sleep(0.1)

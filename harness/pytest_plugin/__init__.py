@@ -1,9 +1,9 @@
 """The kube-harness pytest plugin (registered through the ``pytest11`` entry point).
 
-Options: ``--node-image`` (use this image instead of building the default), ``--keep-cluster``.
-Fixtures: ``node_image`` and ``cluster`` (session-scoped kind cluster, 1 control plane + 2 workers,
-deleted at the end unless kept). Every setting is a fixture, so a project overrides it in its
-conftest.py.
+Options: ``--provider kind|kubeadm``, ``--spec FILE``, ``--node-image`` (instead of building the
+default), ``--keep-cluster``. Fixtures: ``node_image``, ``cluster_spec``, ``cluster_provider`` and
+``cluster`` (session-scoped, 1 control plane + 2 workers by default, deleted at the end unless
+kept). Every setting is a fixture, so a project overrides it in its conftest.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from harness.pytest_plugin.fixtures import cluster, cluster_name, cluster_topology, keep_cluster, node_image
+from harness.pytest_plugin.fixtures import cluster, cluster_provider, cluster_spec, keep_cluster, node_image
 
 TIER_MARKERS = {
     "unit": "pure logic, no Docker, seconds",
@@ -21,7 +21,7 @@ TIER_MARKERS = {
     "slow": "long-running (minutes)",
 }
 
-__all__ = ["cluster", "cluster_name", "cluster_topology", "keep_cluster", "node_image"]
+__all__ = ["cluster", "cluster_provider", "cluster_spec", "keep_cluster", "node_image"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,6 +29,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--node-image", default=os.environ.get("KUBE_HARNESS_NODE_IMAGE"),
                     help="Node image to use (default: build/reuse kube-harness/node:<default version>). "
                          "Env: KUBE_HARNESS_NODE_IMAGE.")  # fmt: skip
+    group.addoption(
+        "--provider",
+        default=os.environ.get("KUBE_HARNESS_PROVIDER", "kind"),
+        choices=["kind", "kubeadm"],
+        help="Provider of the session cluster (env: KUBE_HARNESS_PROVIDER).",
+    )
+    group.addoption(
+        "--spec",
+        default=os.environ.get("KUBE_HARNESS_SPEC"),
+        help="ClusterSpec YAML for the session cluster (env: KUBE_HARNESS_SPEC).",
+    )
     group.addoption("--keep-cluster", action="store_true", default=bool(os.environ.get("KUBE_HARNESS_KEEP")),
                     help="Keep the session cluster after the run (env: KUBE_HARNESS_KEEP=1).")  # fmt: skip
 

@@ -1,15 +1,22 @@
-"""Session fixtures: the node image and one kind cluster shared by the session's tests."""
+"""Session fixtures: the node image and one cluster shared by the session's tests.
+
+Every setting is a fixture (``cluster_provider``, ``cluster_spec``, ``keep_cluster``, ...), so a
+project overrides any of them in its conftest.py; the logic itself is
+``harness.lifecycle.managed_cluster``, usable without pytest.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from harness.cluster import Cluster
 from harness.images.build import BuildOptions, build_node_image
+from harness.lifecycle import managed_cluster
 from harness.progress import Progress
-from harness.providers.kind import KindCluster
+from harness.spec import load_spec, spec_from_kwargs
 
 
 @pytest.fixture(scope="session")
@@ -24,21 +31,20 @@ def keep_cluster(pytestconfig: pytest.Config) -> bool:
 
 
 @pytest.fixture(scope="session")
-def cluster_name() -> str:
-    return f"kh-{os.getpid()}"
+def cluster_provider(pytestconfig: pytest.Config) -> str:
+    return str(pytestconfig.getoption("provider"))
 
 
 @pytest.fixture(scope="session")
-def cluster_topology() -> tuple[int, int]:
-    """(control planes, workers) of the session cluster."""
-    return 1, 2
+def cluster_spec(pytestconfig: pytest.Config, node_image: str) -> Any:
+    """``--spec FILE`` if given, else 1 control plane + 2 workers; the node image filled in."""
+    path = pytestconfig.getoption("spec")
+    spec = load_spec(path) if path else spec_from_kwargs(control_planes=1, workers=2)
+    return spec if spec.node_image else spec.model_copy(update={"node_image": node_image})
 
 
 @pytest.fixture(scope="session")
-def cluster(
-    node_image: str, cluster_name: str, cluster_topology: tuple[int, int], keep_cluster: bool
-) -> Iterator[KindCluster]:
-    """A kind cluster made from the node image; deleted after the session unless kept."""
-    control_planes, workers = cluster_topology
-    with KindCluster(cluster_name, node_image, control_planes, workers, keep=keep_cluster) as kc:
-        yield kc
+def cluster(cluster_spec: Any, cluster_provider: str, keep_cluster: bool) -> Iterator[Cluster]:
+    """The session cluster; deleted after the session unless ``--keep-cluster``."""
+    with managed_cluster(cluster_spec, provider=cluster_provider, keep=keep_cluster) as c:
+        yield c

@@ -33,6 +33,7 @@ INIT_PHASES = [  # `kubeadm init phase ...` in kubeadm's own order (preflight ru
     "upload-config all", "upload-certs --upload-certs", "mark-control-plane", "bootstrap-token",
     "kubelet-finalize all", "addon all",
 ]  # fmt: skip
+NO_CONFIG_PHASES = {"wait-control-plane"}  # reads the static pod manifests and admin.conf instead
 
 
 def _cluster(ctx: Context) -> Cluster:
@@ -99,9 +100,10 @@ def init(ctx: Context) -> None:
 
 def init_phase(name: str) -> Callable[[Context], None]:
     """One ``kubeadm init phase NAME`` as an engine phase (for ``--phased``)."""
+    config = [] if name in NO_CONFIG_PHASES else [f"--config={CONFIG_PATH}"]
 
     def run(ctx: Context) -> None:
-        _run(ctx, _first_cp(ctx), "kubeadm", "init", "phase", *name.split(), f"--config={CONFIG_PATH}")
+        _run(ctx, _first_cp(ctx), "kubeadm", "init", "phase", *name.split(), *config)
 
     return run
 
