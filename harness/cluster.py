@@ -7,6 +7,7 @@ finishes, removed on delete. ``kubectl`` runs the cached kubectl against the clu
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +29,14 @@ class NodeInfo:
     name: str
     role: str
     ip: str = ""
+    access: str = "docker"  # docker: a container we exec into; none: no command access (existing)
+
+    def node(self) -> Node:
+        if self.access == "docker":
+            return ContainerNode(self.name, self.role)
+        from harness.providers.existing import RemoteNode
+
+        return RemoteNode(self.name, self.role)
 
 
 @dataclass
@@ -42,12 +51,13 @@ class Cluster:
     status: str = "creating"  # creating | ready | failed
     spec: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
+    pid: int = field(default_factory=os.getpid)  # the creating process; gc collects when it is gone
 
     # -- nodes -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:
         for n in self.nodes:
             if n.name == name or n.name == f"{self.name}-{name}":
-                return ContainerNode(n.name, n.role)
+                return n.node()
         raise UsageError(f"no node {name!r} in cluster {self.name}", fix=f"pick one of: {self.node_names()}")
 
     def node_names(self) -> str:
@@ -55,7 +65,12 @@ class Cluster:
 
     @property
     def all_nodes(self) -> list[Node]:
-        return [ContainerNode(n.name, n.role) for n in self.nodes if n.role in (CONTROL_PLANE, WORKER)]
+        return [n.node() for n in self.nodes if n.role in (CONTROL_PLANE, WORKER)]
+
+    @property
+    def node_access(self) -> bool:
+        """Whether nodes take commands (false for clusters reached only through a kubeconfig)."""
+        return all(n.access != "none" for n in self.nodes)
 
     @property
     def control_planes(self) -> list[Node]:
@@ -100,6 +115,7 @@ class Cluster:
             raise UsageError(f"no cluster named {name!r}", fix=f"see `kube-harness list` (known: {known})")
         doc = json.loads(path.read_text())
         doc["nodes"] = [NodeInfo(**n) for n in doc.get("nodes", [])]
+        doc.setdefault("pid", 0)
         return cls(**doc)
 
     @classmethod

@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from harness.cluster import Cluster
@@ -21,7 +22,7 @@ from harness.providers import dockerapi
 from harness.providers.base import LABEL_PID
 from harness.reporting.record import OK, SKIPPED, PhaseRecord, RunRecord, new_run_id
 
-PROVIDERS = ("kind", "kubeadm")
+PROVIDERS = ("kind", "kubeadm", "existing")
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
@@ -36,6 +37,10 @@ def provider_for(name: str, phased: bool = False) -> Any:
         from harness.providers.kubeadm.provider import KubeadmProvider
 
         return KubeadmProvider(phased=phased)
+    if name == "existing":
+        from harness.providers.existing import ExistingProvider
+
+        return ExistingProvider()
     raise UsageError(f"unknown provider {name!r}", fix=f"use one of: {', '.join(PROVIDERS)}")
 
 
@@ -57,10 +62,14 @@ def _printer(progress: Progress) -> Callable[[PhaseRecord], None]:
 
 
 def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased: bool = False,
-                   progress: Progress | None = None) -> Cluster:  # fmt: skip
+                   progress: Progress | None = None, kubeconfig: Path | None = None) -> Cluster:  # fmt: skip
     """Make a cluster from ``spec``; returns its handle (state saved; kubeconfig under the run dir)."""
     progress = progress or Progress()
     prov = provider_for(provider, phased)
+    if provider == "existing":
+        from harness.providers.existing import check_kubeconfig
+
+        kubeconfig = check_kubeconfig(kubeconfig)
     run_id = new_run_id()
     name = spec.name or f"kh-{run_id[-6:]}"
     _check_name(name)
@@ -68,7 +77,7 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased
     cluster = Cluster(name, provider, run_id, keep=keep, spec=record.spec)
     cluster.save()
     progress.say(f"==> creating cluster {name} with {provider} (run {run_id}, record {record.path})")
-    ctx = Context(record, keep=keep, data={"cluster": cluster, "spec": spec})
+    ctx = Context(record, keep=keep, data={"cluster": cluster, "spec": spec, "kubeconfig": kubeconfig})
     try:
         Engine(prov.plan(spec, name), on_phase=_printer(progress)).run(ctx)
     except BaseException:
@@ -94,6 +103,8 @@ def delete_cluster(name: str) -> list[str]:
 
 
 def _alive(pid: str) -> bool:
+    if not pid.isdigit() or int(pid) <= 0:
+        return False
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError):
@@ -104,21 +115,33 @@ def _alive(pid: str) -> bool:
 
 
 def gc(dry_run: bool = False) -> list[str]:
-    """Remove every labelled cluster whose creating process is gone and that was not kept."""
-    kept = {c.name for c in Cluster.all() if c.keep}
+    """Remove every cluster whose creating process is gone and that was not kept: labelled Docker
+    resources first, then records of clusters that have nothing left."""
+    states = {c.name: c for c in Cluster.all()}
     removed = []
     for name, labels in dockerapi.labelled_clusters().items():
-        if name in kept or _alive(labels.get(LABEL_PID, "")):
+        state = states.get(name)
+        if (state and state.keep) or _alive(labels.get(LABEL_PID, "")):
             continue
         removed.append(name)
         if not dry_run:
             delete_cluster(name)
+    leftovers = dockerapi.labelled_clusters()
+    for name, state in states.items():
+        if name not in removed and name not in leftovers and _orphaned(state):
+            removed.append(name)
+            if not dry_run:
+                state.forget()
     return removed
+
+
+def _orphaned(state: Cluster) -> bool:
+    return not state.keep and not _alive(str(state.pid)) and state.provider != "existing"
 
 
 @contextlib.contextmanager
 def managed_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased: bool = False,
-                    progress: Progress | None = None) -> Iterator[Cluster]:  # fmt: skip
+                    progress: Progress | None = None, kubeconfig: Path | None = None) -> Iterator[Cluster]:  # fmt: skip
     """A cluster for the length of a ``with`` block; deleted on exit (even on error) unless ``keep``.
 
     Usable without pytest::
@@ -126,7 +149,9 @@ def managed_cluster(spec: Any, provider: str = "kind", keep: bool = False, phase
         with managed_cluster(spec_from_kwargs(workers=2), provider="kubeadm") as c:
             print(c.kubectl("get", "nodes"))
     """
-    cluster = create_cluster(spec, provider=provider, keep=keep, phased=phased, progress=progress)
+    cluster = create_cluster(
+        spec, provider=provider, keep=keep, phased=phased, progress=progress, kubeconfig=kubeconfig
+    )
     try:
         yield cluster
     finally:

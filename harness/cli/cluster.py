@@ -21,8 +21,15 @@ from harness.lifecycle import PROVIDERS
 @click.option("--node-image", help="Use this node image instead of building the default.")
 @click.option("--phased", is_flag=True, help="kubeadm provider: run `kubeadm init` phase by phase.")
 @click.option("--keep", is_flag=True, help="Keep the nodes after a failure or Ctrl-C (for debugging).")
+@click.option(
+    "--kubeconfig",
+    "kubeconfig_path",
+    type=click.Path(path_type=Path),
+    help="existing provider: the kubeconfig of a cluster made elsewhere.",
+)
 def create(provider: str, spec_path: Path | None, name: str | None, control_planes: int | None, workers: int | None,
-           kubernetes_version: str | None, node_image: str | None, phased: bool, keep: bool) -> None:  # fmt: skip
+           kubernetes_version: str | None, node_image: str | None, phased: bool, keep: bool,
+           kubeconfig_path: Path | None) -> None:  # fmt: skip
     """Create a cluster; prints its name and kubeconfig path."""
     from harness.lifecycle import create_cluster
     from harness.spec import load_spec, spec_from_dict
@@ -31,7 +38,9 @@ def create(provider: str, spec_path: Path | None, name: str | None, control_plan
     overrides = {"name": name, "control_planes": control_planes, "workers": workers,
                  "kubernetes_version": kubernetes_version, "node_image": node_image}  # fmt: skip
     spec = spec_from_dict({**base, **{k: v for k, v in overrides.items() if v is not None}})
-    cluster = create_cluster(spec, provider=provider, keep=keep, phased=phased)
+    cluster = create_cluster(spec, provider=provider, keep=keep, phased=phased, kubeconfig=kubeconfig_path)
+    cluster.keep = True  # made from the command line: it stays until `kube-harness delete`
+    cluster.save()
     click.echo(f"cluster {cluster.name} ready; kubeconfig: {cluster.kubeconfig}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -85,6 +86,9 @@ for command in COMMANDS:
 
 
 def main() -> None:
+    # A background job may inherit SIGINT as ignored; Ctrl-C must always reach the phase engine,
+    # which turns it into cleanup.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     cli(prog_name="kube-harness")
 
 

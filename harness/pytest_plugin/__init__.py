@@ -32,8 +32,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--provider",
         default=os.environ.get("KUBE_HARNESS_PROVIDER", "kind"),
-        choices=["kind", "kubeadm"],
+        choices=["kind", "kubeadm", "existing"],
         help="Provider of the session cluster (env: KUBE_HARNESS_PROVIDER).",
+    )
+    group.addoption(
+        "--kubeconfig",
+        default=os.environ.get("KUBE_HARNESS_KUBECONFIG"),
+        help="With --provider existing: the kubeconfig of a cluster made elsewhere (env: KUBE_HARNESS_KUBECONFIG).",
     )
     group.addoption(
         "--spec",

@@ -8,6 +8,7 @@ project overrides any of them in its conftest.py; the logic itself is
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,7 +45,11 @@ def cluster_spec(pytestconfig: pytest.Config, node_image: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def cluster(cluster_spec: Any, cluster_provider: str, keep_cluster: bool) -> Iterator[Cluster]:
+def cluster(
+    pytestconfig: pytest.Config, cluster_spec: Any, cluster_provider: str, keep_cluster: bool
+) -> Iterator[Cluster]:
     """The session cluster; deleted after the session unless ``--keep-cluster``."""
-    with managed_cluster(cluster_spec, provider=cluster_provider, keep=keep_cluster) as c:
+    kubeconfig = pytestconfig.getoption("kubeconfig")
+    path = Path(kubeconfig) if kubeconfig else None
+    with managed_cluster(cluster_spec, provider=cluster_provider, keep=keep_cluster, kubeconfig=path) as c:
         yield c

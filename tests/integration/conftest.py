@@ -34,7 +34,7 @@ def assert_healthy(cluster: Cluster) -> None:
         checks.assert_pod_to_pod_across_workers(cluster, namespace="default")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def kind_cluster(make_cluster: Callable[..., AbstractContextManager[Cluster]]) -> Iterator[Cluster]:
     with make_cluster("kind", control_planes=1, workers=2) as c:
         yield c

@@ -1,0 +1,102 @@
+"""Bring-up time of a 3-node cluster (1 control plane + 2 workers) on the same node image, until
+every node is Ready and CoreDNS is ready: raw ``kind create cluster``, our kind provider, and our
+kubeadm provider, interleaved round by round so machine noise hits all three alike.
+
+    python -m bench.bringup [--rounds N]     # -> reports/bench/bringup.json
+
+Targets (issue 3): kubeadm provider <= 0.8 x raw kind; kind provider <= 1.05 x raw kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import write
+from harness.exec import Cmd
+from harness.images import tools
+from harness.images.build import BuildOptions, build_node_image
+from harness.k8s import checks
+from harness.lifecycle import create_cluster, delete_cluster
+from harness.progress import Progress
+from harness.providers import kindconfig
+from harness.spec import spec_from_kwargs
+
+
+class RawKind:
+    """Plain kind with the harness's kind config, polled with kubectl until ready."""
+
+    def __init__(self, image: str, workdir: Path) -> None:
+        self.image, self.workdir = image, workdir
+        self.kind = str(tools.ensure_kind(Progress(quiet=True)))
+        self.kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
+
+    def kubectl_cmd(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        argv = [self.kubectl, "--kubeconfig", str(self.workdir / "kubeconfig"), *args]
+        return Cmd(argv, input=input, timeout=60).run(check=check).stdout
+
+    def kubectl_json(self, *args: str) -> dict:
+        import json
+
+        return dict(json.loads(self.kubectl_cmd(*args, "-o", "json")))
+
+    def bringup(self, name: str) -> float:
+        config = self.workdir / "kind.yaml"
+        config.write_text(kindconfig.render(1, 2))
+        start = time.monotonic()
+        Cmd([self.kind, "create", "cluster", "--name", name, "--image", self.image, "--config", str(config),
+             "--kubeconfig", str(self.workdir / "kubeconfig")], timeout=900).run()  # fmt: skip
+        checks.wait_nodes_ready(_Kube(self), 3, timeout=300)
+        checks.wait_rollout(_Kube(self), "deployment", "coredns", "kube-system", timeout=300)
+        elapsed = time.monotonic() - start
+        Cmd([self.kind, "delete", "cluster", "--name", name], timeout=300).run()
+        return elapsed
+
+
+class _Kube:
+    def __init__(self, raw: RawKind) -> None:
+        self.raw = raw
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        return self.raw.kubectl_cmd(*args, input=input, check=check)
+
+    def kubectl_json(self, *args: str) -> dict:
+        return self.raw.kubectl_json(*args)
+
+
+def provider_bringup(provider: str, name: str, image: str) -> float:
+    spec = spec_from_kwargs(name=name, control_planes=1, workers=2, node_image=image)
+    start = time.monotonic()
+    create_cluster(spec, provider=provider, progress=Progress(quiet=True))
+    elapsed = time.monotonic() - start
+    delete_cluster(name)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    image = build_node_image(BuildOptions(), Progress(quiet=True))
+    raw = RawKind(image, Path(tempfile.mkdtemp(prefix="kh-bench-bringup-")))
+    times: dict[str, list[float]] = {"kind": [], "kind_provider": [], "kubeadm": []}
+    for r in range(args.rounds):
+        times["kind"].append(raw.bringup(f"khb-raw-{r}"))
+        times["kind_provider"].append(provider_bringup("kind", f"khb-kind-{r}", image))
+        times["kubeadm"].append(provider_bringup("kubeadm", f"khb-kadm-{r}", image))
+        print(f"round {r}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in times.items()), flush=True)
+    med = {k: round(statistics.median(v), 1) for k, v in times.items()}
+    result = {
+        "kind_s": med["kind"], "kind_provider_s": med["kind_provider"], "kubeadm_s": med["kubeadm"],
+        "kubeadm_ratio": round(med["kubeadm"] / med["kind"], 3),
+        "kind_provider_ratio": round(med["kind_provider"] / med["kind"], 3),
+        "rounds": args.rounds, "target_kubeadm_ratio": 0.8, "target_kind_provider_ratio": 1.05,
+    }  # fmt: skip
+    print(write("bringup", result).read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The ``existing`` provider: a cluster made elsewhere, reached through its kubeconfig only.
+
+Nothing is created or deleted; ``delete`` only forgets the harness's record of it. Its nodes have
+no command access, so scenarios that need node access skip on it (``NoNodeAccess``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.cluster import Cluster, NodeInfo
+from harness.errors import HarnessError, UsageError
+from harness.exec import Cmd
+from harness.images import tools
+from harness.phases.engine import Context, Phase
+from harness.progress import Progress
+from harness.providers.base import CONTROL_PLANE, WORKER
+
+ACCESS_NONE = "none"
+
+
+class NoNodeAccess(HarnessError):
+    """The provider gives no command access to its nodes (the ``existing`` provider)."""
+
+    exit_code = 2
+
+
+@dataclass
+class RemoteNode:
+    name: str
+    role: str
+
+    def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
+        raise NoNodeAccess(f"node {self.name} belongs to an existing cluster: no command access",
+                           fix="use the kind or kubeadm provider for tests that need node access")  # fmt: skip
+
+    def copy_to(self, src: Path, dest: str) -> None:
+        self.command()
+
+    def copy_from(self, src: str, dest: Path) -> None:
+        self.command()
+
+    def ip(self) -> str:
+        return ""
+
+    def logs(self) -> str:
+        return ""
+
+
+def connect(ctx: Context) -> None:
+    """Copy the kubeconfig into the run folder, check the API answers, record the nodes."""
+    cluster: Cluster = ctx.data["cluster"]
+    source = Path(ctx.data["kubeconfig"])
+    dest = Path(ctx.record.dir) / "kubeconfig"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, dest)
+    dest.chmod(0o600)
+    cluster.kubeconfig = str(dest.resolve())
+    kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
+    Cmd([kubectl, "--kubeconfig", cluster.kubeconfig, "version"], timeout=60).run(log=ctx.log, capture=True)
+    for node in cluster.kubectl_json("get", "nodes")["items"]:
+        node_labels = node["metadata"].get("labels", {})
+        role = CONTROL_PLANE if f"node-role.kubernetes.io/{CONTROL_PLANE}" in node_labels else WORKER
+        address = next((a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), "")
+        cluster.nodes.append(NodeInfo(node["metadata"]["name"], role, address, access=ACCESS_NONE))
+    cluster.status = "ready"
+    cluster.save()
+
+
+class ExistingProvider:
+    name = "existing"
+
+    def plan(self, spec: Any, cluster: str) -> list[Phase]:
+        return [Phase("connect", connect, timeout=120)]
+
+    def delete(self, cluster: str) -> list[str]:
+        return [f"record of existing cluster {cluster} (the cluster itself is untouched)"]
+
+
+def check_kubeconfig(path: Path | None) -> Path:
+    if path is None:
+        raise UsageError("the existing provider needs a kubeconfig", fix="pass --kubeconfig PATH")
+    if not path.is_file():
+        raise UsageError(f"kubeconfig {path} does not exist", fix="pass the path of a readable kubeconfig file")
+    return path
