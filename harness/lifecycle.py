@@ -27,9 +27,9 @@ NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
 def provider_for(name: str, phased: bool = False) -> Any:
+    if phased and name != "kubeadm":
+        raise UsageError("--phased needs the kubeadm provider", fix="use --provider kubeadm, or drop --phased")
     if name == "kind":
-        if phased:
-            raise UsageError("--phased needs the kubeadm provider", fix="use --provider kubeadm, or drop --phased")
         from harness.providers.kindprov import KindProvider
 
         return KindProvider()
@@ -44,11 +44,14 @@ def provider_for(name: str, phased: bool = False) -> Any:
     raise UsageError(f"unknown provider {name!r}", fix=f"use one of: {', '.join(PROVIDERS)}")
 
 
-def _check_name(name: str) -> None:
-    if not NAME_RE.match(name):
+def _check_name(name: str, provider: str) -> None:
+    if not NAME_RE.fullmatch(name):
         raise UsageError(f"cluster name {name!r} is not a DNS label of at most 40 characters",
                          fix="use lowercase letters, digits and '-'")  # fmt: skip
-    if (Cluster.state_dir_path(name)).exists() or name in dockerapi.labelled_clusters():
+    taken = Cluster.state_dir_path(name).exists()
+    if not taken and provider != "existing":  # an existing cluster needs no Docker on this host
+        taken = name in dockerapi.labelled_clusters()
+    if taken:
         raise UsageError(f"a cluster named {name!r} already exists", fix=f"delete it (kube-harness delete {name})")
 
 
@@ -66,13 +69,18 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased
     """Make a cluster from ``spec``; returns its handle (state saved; kubeconfig under the run dir)."""
     progress = progress or Progress()
     prov = provider_for(provider, phased)
+    if kubeconfig is not None and provider != "existing":
+        raise UsageError("--kubeconfig is only used by the existing provider",
+                         fix="drop --kubeconfig, or use --provider existing")  # fmt: skip
+    if hasattr(prov, "validate"):
+        prov.validate(spec)
     if provider == "existing":
         from harness.providers.existing import check_kubeconfig
 
         kubeconfig = check_kubeconfig(kubeconfig)
     run_id = new_run_id()
     name = spec.name or f"kh-{run_id[-6:]}"
-    _check_name(name)
+    _check_name(name, provider)
     record = RunRecord(run_id, "create", cluster=name, provider=provider, spec=spec.model_dump(mode="json"))
     cluster = Cluster(name, provider, run_id, keep=keep, spec=record.spec)
     cluster.save()

@@ -88,7 +88,10 @@ def shell(name: str, node: str) -> None:
     """An interactive shell on NODE of cluster NAME."""
     from harness.cluster import Cluster
 
-    target = Cluster.load(name).node(node)
+    cluster = Cluster.load(name)
+    target = cluster.node(node)
+    if not cluster.node_access:
+        target.command("bash")  # raises NoNodeAccess with the problem and the fix
     os.execvp("docker", ["docker", "exec", "-it", target.name, "bash"])
 
 

@@ -152,12 +152,25 @@ def check_build_tools() -> Check:
     return _ok("build tools", "mmdebstrap, unshare, chroot, tar, gcc")
 
 
+def check_inotify(nodes: int) -> Check:
+    from harness.host.prepare import SYSCTLS
+
+    low = []
+    for key, want in SYSCTLS.items():
+        have = int((Path("/proc/sys") / key.replace(".", "/")).read_text().split()[0])
+        if have < want:
+            low.append(f"{key}={have} (< {want})")
+    if low:
+        return Check("inotify", "fail", f"too low for {nodes}+ nodes: {', '.join(low)}", PREPARE)
+    return _ok("inotify", ", ".join(f"{k} >= {v}" for k, v in SYSCTLS.items()))
+
+
 def run_checks(nodes: int = 3) -> list[Check]:
     from harness.images import tools
 
     checks: list[Callable[[], Check | list[Check]]] = [
         check_root, check_docker, check_privileged, check_cgroups, check_kernel,
-        lambda: check_resources(nodes), check_go, check_build_tools,
+        lambda: check_resources(nodes), lambda: check_inotify(nodes), check_go, check_build_tools,
         lambda: check_tool("kind", ["version"], tools.KIND_VERSION, PREPARE + " or `kube-harness tools build`"),
         lambda: check_tool("kubectl", ["version", "--client"], tools.KUBECTL_VERSION,
                            PREPARE + " or `kube-harness tools build`"),

@@ -29,6 +29,7 @@ PACKAGES = {  # command -> Debian package
 }  # fmt: skip
 STATIC_LIBC = Path("/usr/lib/x86_64-linux-gnu/libc.a")
 DAEMON_JSON = Path("/etc/docker/daemon.json")
+SYSCTLS = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}
 DOCKERD_LOG = Path("/var/log/kube-harness-dockerd.log")
 
 
@@ -93,10 +94,22 @@ def reload_dockerd() -> None:
     time.sleep(1)
 
 
+def raise_sysctls(progress: Progress) -> None:
+    """Every node runs systemd, containerd and kubelet, each holding inotify instances: the host's
+    defaults (128 instances) run out with a few nodes ("too many open files" in kube-proxy)."""
+    for key, want in SYSCTLS.items():
+        path = Path("/proc/sys") / key.replace(".", "/")
+        have = int(path.read_text().split()[0])
+        if have < want:
+            path.write_text(str(want))
+            progress.say(f"ok  sysctl {key}: {have} -> {want}")
+
+
 def prepare(progress: Progress | None = None, build_tools: bool = True) -> None:
     progress = progress or Progress()
     require_root_debian()
     install_packages(missing_packages(), progress)
+    raise_sysctls(progress)
     running = docker.server_version()
     missing = caps.missing_caps(caps.bounding_mask(), caps.last_cap())
     if missing and docker.needs_cap_shim(running or docker.installed_version(), missing):

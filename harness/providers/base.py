@@ -19,6 +19,7 @@ LABEL_RUN = f"{LABEL_PREFIX}/run"
 LABEL_WORKER = f"{LABEL_PREFIX}/worker"
 LABEL_ROLE = f"{LABEL_PREFIX}/role"
 LABEL_PID = f"{LABEL_PREFIX}/pid"
+LABEL_SESSION = f"{LABEL_PREFIX}/session"  # the pytest session (shared by its xdist workers)
 
 CONTROL_PLANE = "control-plane"
 WORKER = "worker"
@@ -33,6 +34,8 @@ def xdist_worker() -> str:
 def labels(cluster: str, run_id: str, role: str | None = None) -> dict[str, str]:
     """Labels every container, network and volume of a cluster carries."""
     out = {LABEL_CLUSTER: cluster, LABEL_RUN: run_id, LABEL_WORKER: xdist_worker(), LABEL_PID: str(os.getpid())}
+    if session := os.environ.get("KUBE_HARNESS_SESSION"):
+        out[LABEL_SESSION] = session
     if role:
         out[LABEL_ROLE] = role
     return out

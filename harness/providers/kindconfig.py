@@ -55,13 +55,14 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None) -> str:
     text = render(spec.control_planes, spec.workers, net.pod_subnet, net.service_subnet, cgroup_v1,
                   disable_default_cni=net.cni != "default", kube_proxy_mode=net.kube_proxy_mode)  # fmt: skip
     doc = yaml.safe_load(text)
-    patches = list(doc.get("kubeadmConfigPatches", [])) + list(spec.all_kubeadm_patches())
+    patches = list(doc.get("kubeadmConfigPatches", []))
     if net.dns_domain != "cluster.local":
         patches.append(f"kind: ClusterConfiguration\nnetworking:\n  dnsDomain: {net.dns_domain}\n")
     if spec.kubelet_extra_args:
         args = [{"name": k, "value": v} for k, v in spec.kubelet_extra_args.items()]
         for kind in ("InitConfiguration", "JoinConfiguration"):
             patches.append(yaml.safe_dump({"kind": kind, "nodeRegistration": {"kubeletExtraArgs": args}}))
+    patches += list(spec.all_kubeadm_patches())  # the spec's patches (user's last) have the last word
     if patches:
         doc["kubeadmConfigPatches"] = patches
     return yaml.safe_dump(doc, sort_keys=False)

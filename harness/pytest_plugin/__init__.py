@@ -1,54 +1,119 @@
 """The kube-harness pytest plugin (registered through the ``pytest11`` entry point).
 
-Options: ``--provider kind|kubeadm``, ``--spec FILE``, ``--node-image`` (instead of building the
-default), ``--keep-cluster``. Fixtures: ``node_image``, ``cluster_spec``, ``cluster_provider`` and
-``cluster`` (session-scoped, 1 control plane + 2 workers by default, deleted at the end unless
-kept). Every setting is a fixture, so a project overrides it in its conftest.py.
+Options (command line, ``KUBE_HARNESS_*`` environment, ``kube_harness_*`` ini): ``--provider``,
+``--spec``, ``--node-image``, ``--kubeconfig``, ``--keep-cluster``, ``--reuse-cluster``,
+``--artifacts-dir``. Fixtures: ``cluster``, ``k8s``, ``namespace``, ``cluster_factory``,
+``node_image``, ``cluster_spec``, ``cluster_provider``. Markers: ``cluster(...)``, ``provider(...)``,
+``disruptive``, ``slow`` (plus the tiers ``unit`` and ``vm``). Clusters are shared by every test
+and xdist worker asking for the same one and deleted when the session ends, unless kept; a failing
+test that used a cluster gets a failure bundle attached to its report.
 """
 
 from __future__ import annotations
 
-import os
+import re
+from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
-from harness.pytest_plugin.fixtures import cluster, cluster_provider, cluster_spec, keep_cluster, node_image
+from harness.errors import HarnessError
+from harness.pytest_plugin import markers
+from harness.pytest_plugin.fixtures import (
+    NAMESPACE_KEY,
+    cluster,
+    cluster_factory,
+    cluster_kubeconfig,
+    cluster_pool,
+    cluster_provider,
+    cluster_spec,
+    k8s,
+    keep_cluster,
+    namespace,
+    node_image,
+)
+from harness.pytest_plugin.options import add_options, resolve_options
+from harness.pytest_plugin.session import session_dir, session_id, start_session
 
-TIER_MARKERS = {
-    "unit": "pure logic, no Docker, seconds",
-    "cluster": "needs Docker and the node image; makes real clusters",
-    "vm": "needs libvirt/Vagrant VMs",
-    "slow": "long-running (minutes)",
-}
+__all__ = [
+    "cluster", "cluster_factory", "cluster_kubeconfig", "cluster_pool", "cluster_provider", "cluster_spec",
+    "k8s", "keep_cluster", "namespace", "node_image",
+]  # fmt: skip
 
-__all__ = ["cluster", "cluster_provider", "cluster_spec", "keep_cluster", "node_image"]
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kube-harness")
-    group.addoption("--node-image", default=os.environ.get("KUBE_HARNESS_NODE_IMAGE"),
-                    help="Node image to use (default: build/reuse kube-harness/node:<default version>). "
-                         "Env: KUBE_HARNESS_NODE_IMAGE.")  # fmt: skip
-    group.addoption(
-        "--provider",
-        default=os.environ.get("KUBE_HARNESS_PROVIDER", "kind"),
-        choices=["kind", "kubeadm", "existing"],
-        help="Provider of the session cluster (env: KUBE_HARNESS_PROVIDER).",
-    )
-    group.addoption(
-        "--kubeconfig",
-        default=os.environ.get("KUBE_HARNESS_KUBECONFIG"),
-        help="With --provider existing: the kubeconfig of a cluster made elsewhere (env: KUBE_HARNESS_KUBECONFIG).",
-    )
-    group.addoption(
-        "--spec",
-        default=os.environ.get("KUBE_HARNESS_SPEC"),
-        help="ClusterSpec YAML for the session cluster (env: KUBE_HARNESS_SPEC).",
-    )
-    group.addoption("--keep-cluster", action="store_true", default=bool(os.environ.get("KUBE_HARNESS_KEEP")),
-                    help="Keep the session cluster after the run (env: KUBE_HARNESS_KEEP=1).")  # fmt: skip
+    add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, doc in TIER_MARKERS.items():
+    for name, doc in markers.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
+    resolve_options(config)
+    if not _is_xdist_worker(config):
+        start_session()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses a cluster belongs to the ``cluster`` tier (so ``-m unit`` skips it)."""
+    for item in items:
+        if markers.uses_cluster(item) and item.get_closest_marker("cluster") is None:
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Misused markers fail the test at setup with the problem and the fix (before any cluster)."""
+    if markers.uses_cluster(item) or item.get_closest_marker("disruptive") or item.get_closest_marker("provider"):
+        from harness.spec import spec_from_kwargs
+
+        try:
+            markers.request_for(item, spec_from_kwargs(), "kind")
+        except HarnessError as exc:
+            pytest.fail(f"kube-harness marker error: {exc}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _attach_bundle(item, report)
+    return report
+
+
+def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
+    if report.when != "call" or not report.failed:
+        return None
+    funcargs = getattr(item, "funcargs", {})
+    test_cluster = funcargs.get("cluster")
+    if test_cluster is None:
+        return
+    from harness.reporting.bundle import collect
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[-120:]
+    folder = Path(item.config.getoption("artifacts_dir")) / f"session-{session_id()}" / "bundles" / safe
+    namespaces = [item.stash[NAMESPACE_KEY]] if NAMESPACE_KEY in item.stash else []
+    path = collect(test_cluster, folder, namespaces)
+    files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    report.sections.append(("kube-harness failure bundle", f"{path}\n" + "\n".join(f"  {f}" for f in files)))
+    item.user_properties.append(("kube_harness_bundle", str(path)))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or pytest without xdist) deletes the session's shared clusters, unless kept."""
+    config = session.config
+    if _is_xdist_worker(config) or config.getoption("keep_cluster") or config.getoption("reuse_cluster"):
+        return
+    from harness.lifecycle import delete_cluster
+    from harness.pytest_plugin.sharing import Registry
+
+    registry = Registry(session_dir())
+    if not registry.path.exists():
+        return
+    for name in registry.names():
+        delete_cluster(name)
+    registry.clear()

@@ -1,13 +1,17 @@
-"""Session fixtures: the node image and one cluster shared by the session's tests.
+"""Fixtures: the node image, the clusters tests ask for (shared across xdist workers, or private
+for disruptive tests), kubernetes clients, per-test namespaces, a factory for private clusters.
 
-Every setting is a fixture (``cluster_provider``, ``cluster_spec``, ``keep_cluster``, ...), so a
-project overrides any of them in its conftest.py; the logic itself is
-``harness.lifecycle.managed_cluster``, usable without pytest.
+Every setting is a fixture (``cluster_provider``, ``cluster_spec``, ``keep_cluster``, ...) that a
+conftest.py can override; the logic itself (``harness.lifecycle.managed_cluster``,
+``harness.pytest_plugin.sharing.Registry``) works without pytest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +19,14 @@ import pytest
 
 from harness.cluster import Cluster
 from harness.images.build import BuildOptions, build_node_image
-from harness.lifecycle import managed_cluster
+from harness.k8s.client import K8s
+from harness.lifecycle import create_cluster, delete_cluster
 from harness.progress import Progress
-from harness.spec import load_spec, spec_from_kwargs
+from harness.providers.base import xdist_worker
+from harness.pytest_plugin import markers
+from harness.pytest_plugin.session import session_dir
+from harness.pytest_plugin.sharing import Registry, cluster_key
+from harness.spec import ClusterSpec, load_spec, spec_from_kwargs
 
 
 @pytest.fixture(scope="session")
@@ -37,19 +46,103 @@ def cluster_provider(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def cluster_spec(pytestconfig: pytest.Config, node_image: str) -> Any:
+def cluster_kubeconfig(pytestconfig: pytest.Config) -> Path | None:
+    value = pytestconfig.getoption("kubeconfig")
+    return Path(value) if value else None
+
+
+@pytest.fixture(scope="session")
+def cluster_spec(pytestconfig: pytest.Config, node_image: str) -> ClusterSpec:
     """``--spec FILE`` if given, else 1 control plane + 2 workers; the node image filled in."""
     path = pytestconfig.getoption("spec")
     spec = load_spec(path) if path else spec_from_kwargs(control_planes=1, workers=2)
     return spec if spec.node_image else spec.model_copy(update={"node_image": node_image})
 
 
+class Pool:
+    """This worker's view of the session's shared clusters."""
+
+    def __init__(self, registry: Registry, kubeconfig: Path | None, reuse: str | None = None) -> None:
+        self.registry, self.kubeconfig, self.reuse = registry, kubeconfig, reuse
+        self.local: dict[str, Cluster] = {}
+
+    def shared(self, provider: str, spec: ClusterSpec) -> Cluster:
+        if self.reuse:
+            return Cluster.load(self.reuse)
+        key = cluster_key(provider, spec)
+        if key not in self.local:
+
+            def make() -> Cluster:
+                return create_cluster(spec, provider=provider, progress=Progress(tick=60), kubeconfig=self.kubeconfig)
+
+            self.local[key] = self.registry.acquire(key, xdist_worker(), make)
+        return self.local[key]
+
+
 @pytest.fixture(scope="session")
-def cluster(
-    pytestconfig: pytest.Config, cluster_spec: Any, cluster_provider: str, keep_cluster: bool
-) -> Iterator[Cluster]:
-    """The session cluster; deleted after the session unless ``--keep-cluster``."""
-    kubeconfig = pytestconfig.getoption("kubeconfig")
-    path = Path(kubeconfig) if kubeconfig else None
-    with managed_cluster(cluster_spec, provider=cluster_provider, keep=keep_cluster, kubeconfig=path) as c:
-        yield c
+def cluster_pool(pytestconfig: pytest.Config, cluster_kubeconfig: Path | None) -> Pool:
+    """The session's shared clusters (``--reuse-cluster NAME`` attaches every test to a kept one)."""
+    return Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("reuse_cluster"))
+
+
+def _private_name(nodeid: str) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "-", nodeid.split("::")[-1].lower()).strip("-")[:20].strip("-")
+    return f"kh-p-{stem}-{hashlib.sha256(nodeid.encode()).hexdigest()[:5]}"
+
+
+@pytest.fixture
+def cluster_factory(
+    request: pytest.FixtureRequest,
+    cluster_spec: ClusterSpec,
+    cluster_provider: str,
+    keep_cluster: bool,
+    cluster_kubeconfig: Path | None,
+) -> Iterator[Callable[..., Cluster]]:
+    """``cluster_factory(workers=3, provider="kubeadm")``: a private cluster, deleted after the test."""
+    made: list[Cluster] = []
+
+    def make(provider: str | None = None, spec: ClusterSpec | None = None, **fields: Any) -> Cluster:
+        base = (spec or cluster_spec).model_dump(mode="json", exclude_unset=True)
+        name = f"{_private_name(request.node.nodeid)}{len(made) or ''}"
+        full = spec_from_kwargs(**{**base, **fields, "name": name})
+        made.append(create_cluster(full, provider=provider or cluster_provider, progress=Progress(tick=60),
+                                   kubeconfig=cluster_kubeconfig))  # fmt: skip
+        return made[-1]
+
+    yield make
+    if not keep_cluster:
+        for c in made:
+            delete_cluster(c.name)
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: ClusterSpec,
+            cluster_provider: str, cluster_factory: Callable[..., Cluster]) -> Cluster:  # fmt: skip
+    """The cluster the test asks for (markers ``cluster``, ``provider``, ``disruptive``): shared by
+    every test and xdist worker wanting the same one, or private when the test is disruptive."""
+    want = markers.request_for(request.node, cluster_spec, cluster_provider)
+    if want.disruptive:
+        return cluster_factory(provider=want.provider, spec=want.spec)
+    return cluster_pool.shared(want.provider, want.spec)
+
+
+@pytest.fixture
+def k8s(cluster: Cluster) -> Iterator[K8s]:
+    """kubernetes Python clients (``k8s.core``, ``k8s.apps``, ...) bound to the test's cluster."""
+    client = K8s(cluster.kubeconfig)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace for the test, deleted afterwards (without waiting)."""
+    digest = hashlib.sha256(f"{request.node.nodeid}{os.getpid()}".encode()).hexdigest()[:6]
+    name = f"kh-{re.sub(r'[^a-z0-9]+', '-', request.node.name.lower())[:40].strip('-')}-{digest}"
+    cluster.kubectl("create", "namespace", name)
+    request.node.stash[NAMESPACE_KEY] = name
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+NAMESPACE_KEY = pytest.StashKey[str]()

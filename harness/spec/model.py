@@ -46,7 +46,7 @@ GATED_COMPONENTS = ("apiServer", "controllerManager", "scheduler")
 
 def _dns_name(value: str) -> str:
     labels = value.split(".")
-    if len(value) > 253 or not all(len(label) <= 63 and LABEL_RE.match(label) for label in labels):
+    if len(value) > 253 or not all(len(label) <= 63 and LABEL_RE.fullmatch(label) for label in labels):
         raise ValueError(f"{value!r} is not a DNS name (lowercase labels of a-z, 0-9 and '-', joined by '.')")
     return value
 
@@ -167,7 +167,7 @@ class ClusterSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 40 or not LABEL_RE.match(value)):
+        if value is not None and (len(value) > 40 or not LABEL_RE.fullmatch(value)):
             raise ValueError(f"{value!r} is not a DNS-1123 label of at most 40 characters (a-z, 0-9, '-')")
         return value
 
@@ -182,7 +182,7 @@ class ClusterSpec(BaseModel):
     @field_validator("node_image")
     @classmethod
     def _node_image(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 255 or not IMAGE_RE.match(value)):
+        if value is not None and (len(value) > 255 or not IMAGE_RE.fullmatch(value)):
             raise ValueError(f"{value!r} is not a docker image reference such as kube-harness/node:v1.37.2")
         return value
 
@@ -201,7 +201,7 @@ class ClusterSpec(BaseModel):
     @field_validator("feature_gates")
     @classmethod
     def _feature_gates(cls, value: dict[str, bool]) -> dict[str, bool]:
-        bad = [k for k in value if not FEATURE_GATE_RE.match(k)]
+        bad = [k for k in value if not FEATURE_GATE_RE.fullmatch(k)]
         if bad:
             raise ValueError(f"feature gate names are CamelCase Go identifiers (e.g. InPlacePodVerticalScaling): {bad}")
         return value
@@ -218,7 +218,7 @@ class ClusterSpec(BaseModel):
     @field_validator("kubelet_extra_args")
     @classmethod
     def _kubelet_args(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = [k for k in value if not FLAG_RE.match(k)]
+        bad = [k for k in value if not FLAG_RE.fullmatch(k)]
         if bad:
             raise ValueError(f"kubelet flag names are kebab-case without leading dashes (e.g. max-pods): {bad}")
         return value

@@ -49,3 +49,24 @@ def write_file() -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def no_docker(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Docker SDK client and host commands (``Cmd.run``) refuse to run.
+
+    Each attempt raises AssertionError and is also recorded in the returned list, so a test can
+    assert ``no_docker == []`` even where the harness code would swallow the exception.
+    """
+    from harness.exec import Cmd
+    from harness.providers import dockerapi
+
+    attempts: list[str] = []
+
+    def refuse(what: str) -> None:
+        attempts.append(what)
+        raise AssertionError(f"{what} must not be called here: it would touch Docker or the host")
+
+    monkeypatch.setattr(dockerapi, "client", lambda: refuse("dockerapi.client()"))
+    monkeypatch.setattr(Cmd, "run", lambda self, *a, **kw: refuse(f"Cmd.run({self.paste()})"))
+    return attempts

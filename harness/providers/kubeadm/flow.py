@@ -147,9 +147,18 @@ def _join_argv(ctx: Context, node: ContainerNode, control_plane: bool) -> list[s
     return argv
 
 
+def _kubelet_args(ctx: Context, node: ContainerNode) -> None:
+    """kubelet_extra_args of the spec for a joining node (the kubelet unit reads /etc/default/kubelet)."""
+    extra = " ".join(f"--{k}={v}" for k, v in ctx.data["spec"].kubelet_extra_args.items())
+    if extra:
+        current = _run(ctx, node, "cat", "/etc/default/kubelet").strip()
+        node.write_file("/etc/default/kubelet", f"{current} {extra}\n")
+
+
 def join_control_plane(name: str) -> Callable[[Context], None]:
     def run(ctx: Context) -> None:
         node = ContainerNode(name, "control-plane")
+        _kubelet_args(ctx, node)
         _run(ctx, node, *_join_argv(ctx, node, control_plane=True))
 
     return run
@@ -159,8 +168,13 @@ def join_workers(ctx: Context) -> None:
     workers = [ContainerNode(n.name, n.role) for n in _cluster(ctx).nodes if n.role == "worker"]
     if not workers:
         return
+
+    def join(worker: ContainerNode) -> str:
+        _kubelet_args(ctx, worker)
+        return _run(ctx, worker, *_join_argv(ctx, worker, control_plane=False))
+
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:
-        for out in pool.map(lambda w: _run(ctx, w, *_join_argv(ctx, w, control_plane=False)), workers):
+        for out in pool.map(join, workers):
             ctx.say(out)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
+from harness.errors import UsageError
 from harness.phases.engine import Phase
 from harness.providers import dockerapi
 from harness.providers.common import resolve_image
@@ -38,6 +41,15 @@ class KubeadmProvider:
             Phase("cleanup", flow.cleanup, timeout=300, when="failure"),
         ]
         return phases
+
+    @staticmethod
+    def validate(spec: Any) -> None:
+        """Nodes join with flags (token, CA hash): a JoinConfiguration patch would be ignored."""
+        for text in spec.all_kubeadm_patches():
+            if (yaml.safe_load(text) or {}).get("kind") == "JoinConfiguration":
+                raise UsageError("the kubeadm provider joins nodes with flags: JoinConfiguration patches do not apply",
+                                 fix="drop the JoinConfiguration patch (kubelet_extra_args reach joining nodes), "
+                                     "or use --provider kind")  # fmt: skip
 
     def delete(self, cluster: str) -> list[str]:
         return dockerapi.remove_cluster(cluster)

@@ -1,0 +1,65 @@
+"""Options of the plugin: command line, ini (``kube_harness_<name>``) and environment
+(``KUBE_HARNESS_<NAME>``); the command line wins over the environment, which wins over the ini."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # dest, e.g. "provider"
+    help: str
+    default: str | None = None
+    flag: bool = False
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def env(self) -> str:
+        return "KUBE_HARNESS_" + self.name.upper()
+
+    @property
+    def ini(self) -> str:
+        return "kube_harness_" + self.name
+
+
+OPTIONS = [
+    Option("provider", "provider of the clusters tests ask for", "kind", choices=("kind", "kubeadm", "existing")),
+    Option("spec", "ClusterSpec YAML of the default cluster (default: 1 control plane + 2 workers)"),
+    Option("node_image", "node image to use instead of building the default one"),
+    Option("kubeconfig", "with --provider existing: the kubeconfig of a cluster made elsewhere"),
+    Option("keep_cluster", "keep clusters after the session (attach later with --reuse-cluster)", flag=True),
+    Option("reuse_cluster", "attach to this kept cluster (by name) instead of creating the default one"),
+    Option("artifacts_dir", "where failure bundles go", "reports"),
+]
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kube-harness", "real Kubernetes clusters (kube-harness)")
+    for opt in OPTIONS:
+        text = f"{opt.help} (env {opt.env}, ini {opt.ini})"
+        flag = "--" + opt.name.replace("_", "-")
+        if opt.flag:
+            group.addoption(flag, action="store_true", default=None, dest=opt.name, help=text)
+            parser.addini(opt.ini, text, type="bool", default=False)
+        else:
+            group.addoption(flag, default=None, dest=opt.name, choices=opt.choices, help=text)
+            parser.addini(opt.ini, text, default=opt.default)
+
+
+def resolve_options(config: pytest.Config) -> None:
+    """Fold environment and ini values into ``config.option`` so fixtures read one place."""
+    for opt in OPTIONS:
+        value = config.getoption(opt.name)
+        if value is None and opt.env in os.environ:
+            raw = os.environ[opt.env]
+            value = raw.lower() in ("1", "true", "yes") if opt.flag else raw
+        if value is None:
+            value = config.getini(opt.ini)
+        if opt.choices and value not in opt.choices:
+            raise pytest.UsageError(f"kube-harness: {opt.name}={value!r} (from {opt.env} or {opt.ini}) is not one of "
+                                    f"{', '.join(opt.choices)}")  # fmt: skip
+        setattr(config.option, opt.name, value)

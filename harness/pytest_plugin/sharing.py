@@ -1,0 +1,84 @@
+"""Clusters shared by every pytest(-xdist) worker of one session: a file lock and a JSON registry.
+
+The registry lives in the directory all xdist workers share (the parent of each worker's base
+temp dir, as pytest-xdist recommends). The first worker that needs a cluster for a given
+(provider, spec) creates it under the lock and records its name; the others attach to it. The
+process that is not an xdist worker (the controller, or pytest itself without xdist) deletes every
+registered cluster at session end, after all workers are done: a worker that finishes early never
+pulls a cluster away from the others. A creation that failed is recorded too, so the other
+workers fail fast with the same error instead of trying again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from harness.cluster import Cluster
+from harness.errors import HarnessError
+
+REGISTRY = "kube-harness-clusters.json"
+LOCK = "kube-harness-clusters.lock"
+
+
+def cluster_key(provider: str, spec: Any) -> str:
+    blob = json.dumps({"provider": provider, "spec": spec.model_dump(mode="json")}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+class SharedCreateFailed(HarnessError):
+    """Another worker tried to create this shared cluster and failed."""
+
+
+@dataclass
+class Registry:
+    root: Path
+
+    @property
+    def path(self) -> Path:
+        return self.root / REGISTRY
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def _write(self, doc: dict[str, dict[str, Any]]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(self.path)
+
+    def acquire(self, key: str, worker: str, create: Callable[[], Cluster]) -> Cluster:
+        """The cluster registered under ``key``, created by ``create`` if nobody did yet."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / LOCK), timeout=3600):
+            doc = self._read()
+            entry = doc.get(key)
+            if entry is None:
+                try:
+                    cluster = create()
+                except BaseException as exc:
+                    doc[key] = {"error": f"{type(exc).__name__}: {exc}", "users": [worker]}
+                    self._write(doc)
+                    raise
+                doc[key] = {"name": cluster.name, "users": [worker]}
+                self._write(doc)
+                return cluster
+            if "error" in entry:
+                raise SharedCreateFailed(f"the shared cluster failed to come up in another worker: {entry['error']}",
+                                         fix="see that worker's output and the run record under reports/")  # fmt: skip
+            entry["users"] = sorted({*entry["users"], worker})
+            self._write(doc)
+            return Cluster.load(entry["name"])
+
+    def names(self) -> list[str]:
+        with FileLock(str(self.root / LOCK), timeout=3600):
+            return [e["name"] for e in self._read().values() if "name" in e]
+
+    def clear(self) -> None:
+        with FileLock(str(self.root / LOCK), timeout=3600):
+            self.path.unlink(missing_ok=True)
