@@ -25,17 +25,17 @@ def ready_nodes(kube: Kube) -> dict[str, bool]:
     return {n["metadata"]["name"]: _is_ready(n) for n in kube.kubectl_json("get", "nodes")["items"]}
 
 
-def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240) -> list[str]:
+def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240, interval: float = 3) -> list[str]:
     def check() -> list[str]:
         nodes = ready_nodes(kube)
         if len(nodes) == count and all(nodes.values()):
             return sorted(nodes)
         raise AssertionError(f"nodes: {nodes}")
 
-    return wait_for(check, timeout=timeout, interval=3, describe=f"{count} Ready nodes")
+    return wait_for(check, timeout=timeout, interval=interval, describe=f"{count} Ready nodes")
 
 
-def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 240) -> None:
+def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 240, interval: float = 3) -> None:
     """A Deployment with all replicas ready, or a DaemonSet ready on every scheduled node."""
 
     def check() -> bool:
@@ -49,7 +49,7 @@ def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: floa
             raise AssertionError(f"{kind}/{name} status: {json.dumps(st)}")
         return True
 
-    wait_for(check, timeout=timeout, interval=3, describe=f"{kind} {namespace}/{name} ready")
+    wait_for(check, timeout=timeout, interval=interval, describe=f"{kind} {namespace}/{name} ready")
 
 
 def echo_pod(name: str, node: str, namespace: str, labels: dict[str, str] | None = None) -> str:

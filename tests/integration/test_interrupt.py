@@ -21,7 +21,9 @@ from harness.providers import dockerapi
 
 pytestmark = pytest.mark.cluster
 
-KUBEADM_PHASES = ["image", "provision", "configure", "preflight", "init", "kubeconfig", "cni", "join-workers", "ready"]
+KUBEADM_PHASES = [
+    "image", "provision", "configure", "preflight", "init", "kubeconfig", "cni", "discovery", "join-workers", "ready",
+]  # fmt: skip
 KIND_PHASES = ["image", "create", "ready"]
 
 

@@ -25,6 +25,7 @@ from harness.phases.engine import Context
 from harness.providers import dockerapi
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm import config, loadbalancer, nodes
+from harness.wait import wait_for
 
 CONFIG_PATH = "/etc/kube-harness/kubeadm.yaml"
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
@@ -137,6 +138,19 @@ def install_cni(ctx: Context) -> None:
     _run(ctx, _first_cp(ctx), "kubectl", f"--kubeconfig={ADMIN_CONF}", "apply", "-f", "-", input=manifest)
 
 
+def _jws_signed(ctx: Context) -> bool:
+    """Whether the controller-manager has signed cluster-info for our token (discovery needs it)."""
+    token_id = ctx.data["token"].split(".")[0]
+    jsonpath = f"jsonpath={{.data.jws-kubeconfig-{token_id}}}"
+    argv = ["kubectl", f"--kubeconfig={ADMIN_CONF}", "-n", "kube-public", "get", "configmap", "cluster-info"]
+    return bool(_first_cp(ctx).command(*argv, "-o", jsonpath).run(check=False).stdout.strip())
+
+
+def wait_discovery(ctx: Context) -> None:
+    """Wait (finely) for the JWS signature: kubeadm join itself retries discovery only every 5 s."""
+    wait_for(lambda: _jws_signed(ctx), timeout=120, interval=0.3, describe="the JWS signature in cluster-info")
+
+
 def _join_argv(ctx: Context, node: ContainerNode, control_plane: bool) -> list[str]:
     endpoint = _cluster(ctx).endpoint.removeprefix("https://")
     argv = ["kubeadm", "join", endpoint, "--token", ctx.data["token"], "--discovery-token-ca-cert-hash",
@@ -180,9 +194,9 @@ def join_workers(ctx: Context) -> None:
 
 def ready(ctx: Context) -> None:
     cluster = _cluster(ctx)
-    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300)
+    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300, interval=0.5)
     if ctx.data["spec"].networking.cni != "none":
-        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300)
+        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300, interval=0.5)
     cluster.status = "ready"
     cluster.save()
 

@@ -31,7 +31,11 @@ class KubeadmProvider:
             phases += [Phase(f"init-{p.split()[0]}", flow.init_phase(p), timeout=300) for p in flow.INIT_PHASES]
         else:
             phases.append(Phase("init", flow.init, timeout=600))
-        phases += [Phase("kubeconfig", flow.kubeconfig, timeout=60), Phase("cni", flow.install_cni, timeout=120)]
+        phases += [
+            Phase("kubeconfig", flow.kubeconfig, timeout=60),
+            Phase("cni", flow.install_cni, timeout=120),
+            Phase("discovery", flow.wait_discovery, timeout=150),
+        ]
         extra_cps = [n for n, role in node_names(cluster, spec.control_planes, 0)][1:]
         phases += [Phase(f"join-{n.removeprefix(cluster + '-')}", flow.join_control_plane(n), timeout=600)
                    for n in extra_cps]  # fmt: skip

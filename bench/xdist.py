@@ -1,0 +1,49 @@
+"""Wall time of the non-disruptive scenario set at ``-n 1`` and ``-n 2`` (pytest-xdist), each on a
+fresh shared cluster made by the plugin, alternated so machine noise hits both alike.
+
+    python -m bench.xdist [--rounds N]       # -> reports/bench/xdist.json
+
+Target (issue 4): ratio = n2_s / n1_s <= 0.65 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import write
+from harness.images.build import BuildOptions, build_node_image
+from harness.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(workers: int, image: str) -> float:
+    argv = [sys.executable, "-m", "pytest", "scenarios", "-m", "not disruptive", "-n", str(workers), "-q",
+            "-p", "no:cacheprovider", "--node-image", image]  # fmt: skip
+    start = time.monotonic()
+    subprocess.run(argv, cwd=ROOT, check=True)
+    return time.monotonic() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    image = build_node_image(BuildOptions(), Progress(quiet=True))
+    n1, n2 = [], []
+    for _ in range(args.rounds):
+        n1.append(run(1, image))
+        n2.append(run(2, image))
+    n1_s, n2_s = round(statistics.median(n1), 1), round(statistics.median(n2), 1)
+    out = write("xdist", {"n1_s": n1_s, "n2_s": n2_s, "ratio": round(n2_s / n1_s, 3), "rounds": args.rounds,
+                          "target_ratio": 0.65})  # fmt: skip
+    print(out.read_text())
+
+
+if __name__ == "__main__":
+    main()
