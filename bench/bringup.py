@@ -49,7 +49,7 @@ class RawKind:
         start = time.monotonic()
         Cmd([self.kind, "create", "cluster", "--name", name, "--image", self.image, "--config", str(config),
              "--kubeconfig", str(self.workdir / "kubeconfig")], timeout=900).run()  # fmt: skip
-        checks.wait_nodes_ready(_Kube(self), 3, timeout=300)
+        checks.wait_nodes_ready(_Kube(self), 3, timeout=300)  # the same waits the providers use
         checks.wait_rollout(_Kube(self), "deployment", "coredns", "kube-system", timeout=300)
         elapsed = time.monotonic() - start
         Cmd([self.kind, "delete", "cluster", "--name", name], timeout=300).run()

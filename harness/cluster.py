@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.exec import Cmd
+from harness.exec import Cmd, Result
 from harness.paths import cache_root
 from harness.providers.base import CONTROL_PLANE, WORKER, Node
 from harness.providers.container import ContainerNode
@@ -30,6 +30,12 @@ class NodeInfo:
     role: str
     ip: str = ""
     access: str = "docker"  # docker: a container we exec into; none: no command access (existing)
+
+    def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
+        return self.node().command(*argv, input=input, timeout=timeout)
+
+    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
+        return self.node().exec(*argv, input=input, timeout=timeout)
 
     def node(self) -> Node:
         if self.access == "docker":

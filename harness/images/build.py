@@ -158,7 +158,7 @@ def _assemble(tag: str, build_key: str, parts: NodeParts, opts: BuildOptions, pr
         with progress.step("write pod images (OCI archive)", "pod-images") as log:
             archive = work / "images" / "images.tar"
             pod_images = components.component_images(parts.images, parts.inputs, pieces.FLANNEL[1])
-            digests = oci.write_archive(pod_images, archive)
+            digests = oci.write_archive(pod_images, archive, compress=False)  # unpacked at import anyway
             log.write_text(json.dumps(digests, indent=2))
         meta = json.dumps({"kubernetes": parts.version.text, "images": sorted(digests), "cni": opts.cni,
                            "build_key": build_key}, indent=2)  # fmt: skip

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+import yaml
+
 FILES = resources.files("harness.images") / "files" / "cni"
 
 
@@ -13,6 +15,21 @@ def manifest(cni: str, flannel_image: str) -> str:
     return text.replace("@FLANNEL_IMAGE@", flannel_image)
 
 
-def render(text: str, pod_subnet: str) -> str:
-    """What kind does with the template, for providers that apply the manifest themselves."""
-    return text.replace("{{ .PodSubnet }}", pod_subnet)
+TEMPLATE_MARK = "would you kindly template this file"
+PATCH_MARK = "would you kindly patch this file"
+
+
+def render(text: str, pod_subnet: str, control_plane_endpoint: str | None = None) -> str:
+    """What kind does with a CNI manifest, for providers that apply it themselves: fill the pod
+    subnet when the template mark is present, and add ``CONTROL_PLANE_ENDPOINT`` to the first
+    container of every DaemonSet when the patch mark is present."""
+    if TEMPLATE_MARK in text:
+        text = text.replace("{{ .PodSubnet }}", pod_subnet)
+    if PATCH_MARK not in text or not control_plane_endpoint:
+        return text
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    for doc in docs:
+        if doc.get("kind") == "DaemonSet":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            container.setdefault("env", []).append({"name": "CONTROL_PLANE_ENDPOINT", "value": control_plane_endpoint})
+    return yaml.safe_dump_all(docs, sort_keys=False)

@@ -84,7 +84,8 @@ def configure_units(root: Path, log: Path) -> None:
 
 
 def import_images(root: Path, archive: Path, log: Path) -> None:
-    """Load ``archive`` into the rootfs's containerd (k8s.io namespace), pinned, not unpacked."""
+    """Load ``archive`` into the rootfs's containerd (k8s.io namespace), pinned and unpacked into
+    snapshots (the layer blobs are then dropped): containers start without unpacking on any node."""
     script = Path(str(FILES / "import-images.sh"))
     Cmd(["unshare", "--mount", "--fork", "sh", str(script), str(root), str(archive)], timeout=900).run(log=log)
 

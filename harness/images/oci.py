@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.images.cache import hash_file
+
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar"
@@ -103,27 +105,19 @@ class _Blobs:
             return self.layers[id(layer)]
         tmp = self.dir.parent / f"tmp-{id(layer)}.tar"
         layer.write(tmp)
-        diff_id = "sha256:" + _sha256(tmp)
+        diff_id = "sha256:" + hash_file(tmp)
         if self.compress:
             gz = tmp.with_suffix(".tar.gz")
             with tmp.open("rb") as src, gzip.GzipFile(gz, "wb", compresslevel=6, mtime=0) as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
             tmp.unlink()
             tmp = gz
-        digest = _sha256(tmp)
+        digest = hash_file(tmp)
         size = tmp.stat().st_size
         tmp.rename(self.dir / digest)
         media = MEDIA_LAYER + ("+gzip" if self.compress else "")
         self.layers[id(layer)] = ({"mediaType": media, "digest": f"sha256:{digest}", "size": size}, diff_id)
         return self.layers[id(layer)]
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def config_json(image: Image, diff_ids: list[str]) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any, Protocol
 
@@ -25,8 +26,20 @@ def ready_nodes(kube: Kube) -> dict[str, bool]:
     return {n["metadata"]["name"]: _is_ready(n) for n in kube.kubectl_json("get", "nodes")["items"]}
 
 
-def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240, interval: float = 3) -> list[str]:
+def _budget(deadline: float) -> str:
+    """A kubectl --timeout for the time left (kubectl runs are capped at 170 s; the wait retries)."""
+    return f"--timeout={max(1, min(170, int(deadline - time.monotonic())))}s"
+
+
+def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240, interval: float = 1) -> list[str]:
+    """``count`` nodes registered, then all Ready — watched by ``kubectl wait``, not polled."""
+    deadline = time.monotonic() + timeout
+
     def check() -> list[str]:
+        names = kube.kubectl("get", "nodes", "-o", "name").split()
+        if len(names) < count:
+            raise AssertionError(f"{len(names)} of {count} nodes registered: {names}")
+        kube.kubectl("wait", "--for=condition=Ready", "nodes", "--all", _budget(deadline))
         nodes = ready_nodes(kube)
         if len(nodes) == count and all(nodes.values()):
             return sorted(nodes)
@@ -35,21 +48,16 @@ def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240, interval: flo
     return wait_for(check, timeout=timeout, interval=interval, describe=f"{count} Ready nodes")
 
 
-def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 240, interval: float = 3) -> None:
-    """A Deployment with all replicas ready, or a DaemonSet ready on every scheduled node."""
+def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 240, interval: float = 1) -> None:
+    """A Deployment with all replicas available, or a DaemonSet on every node — ``kubectl rollout
+    status`` watches it; a missing object (not created yet) is retried."""
+    deadline = time.monotonic() + timeout
 
     def check() -> bool:
-        obj = kube.kubectl_json("get", kind, name, "-n", namespace)
-        st = obj.get("status", {})
-        if kind == "daemonset":
-            ok = st.get("desiredNumberScheduled", 0) > 0 and st.get("numberReady") == st["desiredNumberScheduled"]
-        else:
-            ok = st.get("readyReplicas", 0) == obj["spec"]["replicas"]
-        if not ok:
-            raise AssertionError(f"{kind}/{name} status: {json.dumps(st)}")
+        kube.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, _budget(deadline))
         return True
 
-    wait_for(check, timeout=timeout, interval=interval, describe=f"{kind} {namespace}/{name} ready")
+    wait_for(check, timeout=timeout, interval=interval, describe=f"{kind} {namespace}/{name} rolled out")
 
 
 def echo_pod(name: str, node: str, namespace: str, labels: dict[str, str] | None = None) -> str:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from harness.exec import Cmd
+from harness.exec import Cmd, Result
 
 LABEL_PREFIX = "kube-harness.io"
 LABEL_CLUSTER = f"{LABEL_PREFIX}/cluster"
@@ -48,6 +48,10 @@ class Node(Protocol):
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         """A command to run on the node (as root)."""
+        ...
+
+    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
+        """``command(...).run()``: the result, or CommandError on a non-zero exit."""
         ...
 
     def copy_to(self, src: Path, dest: str) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.exec import Cmd
+from harness.exec import Cmd, Result
 
 
 @dataclass
@@ -19,6 +19,10 @@ class ContainerNode:
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         flags = ["-i"] if input is not None else []
         return Cmd([self.binary, "exec", *flags, self.name, *argv], input=input, timeout=timeout)
+
+    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
+        """Run and return the result; a non-zero exit raises CommandError (paste-able)."""
+        return self.command(*argv, input=input, timeout=timeout).run()
 
     def copy_to(self, src: Path, dest: str) -> None:
         # `docker cp` into a tmpfs path lands under the mount: callers use /root, /var, /etc paths.

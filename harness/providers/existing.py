@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.cluster import Cluster, NodeInfo
 from harness.errors import HarnessError, UsageError
-from harness.exec import Cmd
+from harness.exec import Cmd, Result
 from harness.images import tools
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
@@ -36,6 +36,9 @@ class RemoteNode:
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         raise NoNodeAccess(f"node {self.name} belongs to an existing cluster: no command access",
                            fix="use the kind or kubeadm provider for tests that need node access")  # fmt: skip
+
+    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
+        return self.command(*argv).run()
 
     def copy_to(self, src: Path, dest: str) -> None:
         self.command()

@@ -32,6 +32,7 @@ class KubeadmInputs:
     cgroup_v1: bool = True
     kubelet_extra_args: dict[str, str] = field(default_factory=dict)
     patches: list[str] = field(default_factory=list)
+    patches_dir: str | None = None  # kubeadm's own --patches targets (corednsdeployment, ...)
 
 
 def _args(values: dict[str, str]) -> list[dict[str, str]]:
@@ -53,6 +54,8 @@ def base_documents(inp: KubeadmInputs) -> list[dict[str, Any]]:
         "nodeRegistration": {"criSocket": CRI_SOCKET, "ignorePreflightErrors": ["all"],
                              "kubeletExtraArgs": _args({"node-ip": inp.advertise_address, **inp.kubelet_extra_args})},
     }  # fmt: skip
+    if inp.patches_dir:
+        init["patches"] = {"directory": inp.patches_dir}
     kubelet = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
         "cgroupDriver": "systemd", "cgroupRoot": "/kubelet", "failSwapOn": False,

@@ -28,6 +28,20 @@ from harness.providers.kubeadm import config, loadbalancer, nodes
 from harness.wait import wait_for
 
 CONFIG_PATH = "/etc/kube-harness/kubeadm.yaml"
+PATCHES_DIR = "/etc/kube-harness/kubeadm-patches"
+# kubeadm's corednsdeployment patch target: CoreDNS reports ready within 2 s of being ready instead
+# of up to 10 s (its probe period), for test clusters that wait on DNS again and again.
+COREDNS_PATCH = (
+    "corednsdeployment+strategic.yaml",
+    """spec:
+  template:
+    spec:
+      containers:
+      - name: coredns
+        readinessProbe:
+          periodSeconds: 2
+""",
+)
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
 INIT_PHASES = [  # `kubeadm init phase ...` in kubeadm's own order (preflight runs as its own phase)
     "certs all", "kubeconfig all", "etcd local", "control-plane all", "kubelet-start", "wait-control-plane",
@@ -71,6 +85,7 @@ def configure(ctx: Context) -> None:
     first = next(n for n in cluster.nodes if n.role == "control-plane")
     lb = next((n for n in cluster.nodes if n.role == "load-balancer"), None)
     endpoint_host = lb.name if lb else first.name
+    ctx.data["endpoint"] = f"{endpoint_host}:6443"  # as nodes and pods on the node network reach it
     cluster.endpoint = f"https://{lb.ip if lb else first.ip}:6443"
     sans = [n.name for n in cluster.nodes if n.role in ("control-plane", "load-balancer")]
     sans += [n.ip for n in cluster.nodes if n.role in ("control-plane", "load-balancer")]
@@ -80,12 +95,14 @@ def configure(ctx: Context) -> None:
         advertise_address=first.ip, token=token, certificate_key=ctx.data["certificate_key"], cert_sans=sans,
         pod_subnet=net.pod_subnet, service_subnet=net.service_subnet, dns_domain=net.dns_domain,
         kube_proxy_mode=net.kube_proxy_mode, cgroup_v1=not Path("/sys/fs/cgroup/cgroup.controllers").exists(),
-        kubelet_extra_args=dict(spec.kubelet_extra_args), patches=spec.all_kubeadm_patches(),
+        kubelet_extra_args=dict(spec.kubelet_extra_args), patches=spec.all_kubeadm_patches(), patches_dir=PATCHES_DIR,
     )  # fmt: skip
     text = config.render(inp)
     ctx.say(text)
     for cp in cluster.control_planes:
-        ContainerNode(cp.name, cp.role).write_file(CONFIG_PATH, text, "0600")
+        node = ContainerNode(cp.name, cp.role)
+        node.write_file(CONFIG_PATH, text, "0600")
+        node.write_file(f"{PATCHES_DIR}/{COREDNS_PATCH[0]}", COREDNS_PATCH[1])
     cluster.save()
 
 
@@ -134,7 +151,7 @@ def install_cni(ctx: Context) -> None:
         text = Path(net.cni_manifest).read_text()
     else:
         text = _run(ctx, _first_cp(ctx), "cat", "/kind/manifests/default-cni.yaml")
-    manifest = cni.render(text, net.pod_subnet)
+    manifest = cni.render(text, net.pod_subnet, ctx.data["endpoint"])
     _run(ctx, _first_cp(ctx), "kubectl", f"--kubeconfig={ADMIN_CONF}", "apply", "-f", "-", input=manifest)
 
 
@@ -172,6 +189,7 @@ def _kubelet_args(ctx: Context, node: ContainerNode) -> None:
 def join_control_plane(name: str) -> Callable[[Context], None]:
     def run(ctx: Context) -> None:
         node = ContainerNode(name, "control-plane")
+        nodes.wait_systemd(node)
         _kubelet_args(ctx, node)
         _run(ctx, node, *_join_argv(ctx, node, control_plane=True))
 
@@ -184,6 +202,7 @@ def join_workers(ctx: Context) -> None:
         return
 
     def join(worker: ContainerNode) -> str:
+        nodes.wait_systemd(worker)  # workers boot while the control plane initialises
         _kubelet_args(ctx, worker)
         return _run(ctx, worker, *_join_argv(ctx, worker, control_plane=False))
 
@@ -194,9 +213,9 @@ def join_workers(ctx: Context) -> None:
 
 def ready(ctx: Context) -> None:
     cluster = _cluster(ctx)
-    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300, interval=0.5)
+    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300)
     if ctx.data["spec"].networking.cni != "none":
-        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300, interval=0.5)
+        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300)
     cluster.status = "ready"
     cluster.save()
 

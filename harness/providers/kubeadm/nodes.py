@@ -40,7 +40,8 @@ def wait_systemd(node: ContainerNode, timeout: float = 90) -> None:
 
 
 def create_nodes(cluster: Cluster, image: str, control_planes: int, workers: int) -> list[NodeInfo]:
-    """Create every node container concurrently and wait until systemd is up in each."""
+    """Create every node container concurrently; wait for systemd on the first control plane only
+    (the others are waited for when they join, so they boot while the control plane initialises)."""
     names = node_names(cluster.name, control_planes, workers)
 
     def one(name_role: tuple[str, str]) -> NodeInfo:
@@ -49,7 +50,8 @@ def create_nodes(cluster: Cluster, image: str, control_planes: int, workers: int
                                     labels(cluster.name, cluster.run_id, role))  # fmt: skip
         dockerapi.run_node(req)
         node = ContainerNode(name, role)
-        wait_systemd(node)
+        if name == names[0][0]:
+            wait_systemd(node)
         return NodeInfo(name, role, node.ip())
 
     with ThreadPoolExecutor(max_workers=len(names)) as pool:

@@ -24,6 +24,11 @@ until chroot "$root" ctr version >/dev/null 2>&1; do
   [ "$i" -lt 300 ] || { echo "containerd did not start:"; cat "$root/tmp/import/containerd.log"; exit 1; }
   sleep 0.1
 done
-chroot "$root" ctr -n k8s.io images import --all-platforms --no-unpack \
+chroot "$root" ctr -n k8s.io images import --local --all-platforms --discard-unpacked-layers \
   --label=io.cri-containerd.pinned=pinned "/tmp/import/$(basename "$archive")"
+# The unpacked layer blobs are only released for garbage collection; collect them now (a
+# synchronous removal runs the collector) so the image ships snapshots alone.
+first=$(chroot "$root" ctr -n k8s.io images ls -q | head -1)
+chroot "$root" ctr -n k8s.io images tag "$first" kube-harness.local/gc-trigger:now >/dev/null
+chroot "$root" ctr -n k8s.io images rm --sync kube-harness.local/gc-trigger:now >/dev/null
 chroot "$root" ctr -n k8s.io images ls -q
