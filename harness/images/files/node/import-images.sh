@@ -32,3 +32,18 @@ first=$(chroot "$root" ctr -n k8s.io images ls -q | head -1)
 chroot "$root" ctr -n k8s.io images tag "$first" kube-harness.local/gc-trigger:now >/dev/null
 chroot "$root" ctr -n k8s.io images rm --sync kube-harness.local/gc-trigger:now >/dev/null
 chroot "$root" ctr -n k8s.io images ls -q
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+trap - EXIT
+# Node containers mount a fresh volume on /var, and Docker copies the image's /var into it for
+# every node. Keep the (read-only) image snapshots in the image itself and leave symlinks under
+# /var: containerd only ever uses committed snapshots as overlay lower directories, which may sit
+# on the node's own overlay filesystem; new writable snapshots still go to the volume.
+snapshots="$root/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots"
+mkdir -p "$root/kube-harness/snapshots"
+for dir in "$snapshots"/*; do
+  [ -d "$dir" ] && [ ! -L "$dir" ] || continue
+  id=$(basename "$dir")
+  mv "$dir" "$root/kube-harness/snapshots/$id"
+  ln -s "/kube-harness/snapshots/$id" "$dir"
+done
