@@ -11,6 +11,7 @@ import pytest
 
 from harness.cluster import Cluster
 from harness.k8s import checks
+from harness.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -41,10 +42,13 @@ def test_pod_to_pod_across_nodes(cluster: Cluster) -> None:
     checks.assert_pod_to_pod_across_workers(cluster, namespace="default")
 
 
-def test_cluster_dns_resolves_kubernetes_service(cluster: Cluster) -> None:
+def test_cluster_dns_resolves_kubernetes_service(cluster: Cluster, namespace: str) -> None:
     checks.wait_rollout(cluster, "deployment", "coredns", "kube-system")
-    svc_ip = cluster.kubectl("get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}")
-    answer = cluster.kubectl("run", "kh-dig", "--rm", "-i", "--restart=Never", "--quiet",
-                             "--image=kube-harness.local/testimage:v1", "--image-pull-policy=Never",
-                             "--command", "--", "dig", "+short", "kubernetes.default.svc.cluster.local")  # fmt: skip
-    assert svc_ip in answer.split(), answer
+    svc_ip = cluster.kubectl("get", "svc", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}")
+    node = cluster.workers[0].name if cluster.workers else cluster.control_planes[0].name
+    cluster.kubectl("apply", "-f", "-", input=checks.echo_pod("dig", node, namespace))
+    cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/dig", "--timeout=120s")
+    name = "kubernetes.default.svc.cluster.local"
+    dig = ["exec", "-n", namespace, "dig", "--", "dig", "+short", "+time=2", name]
+    answer = wait_for(lambda: cluster.kubectl(*dig).split(), timeout=60, interval=1, describe=f"an answer for {name}")
+    assert svc_ip in answer, answer
