@@ -47,12 +47,14 @@ class RawKind:
         config = self.workdir / "kind.yaml"
         config.write_text(kindconfig.render(1, 2))
         start = time.monotonic()
+        network = {"KIND_EXPERIMENTAL_DOCKER_NETWORK": f"kh-bench-{name}"}  # as our kind provider: a network each
         Cmd([self.kind, "create", "cluster", "--name", name, "--image", self.image, "--config", str(config),
-             "--kubeconfig", str(self.workdir / "kubeconfig")], timeout=900).run()  # fmt: skip
+             "--kubeconfig", str(self.workdir / "kubeconfig")], env=network, timeout=900).run()  # fmt: skip
         checks.wait_nodes_ready(_Kube(self), 3, timeout=300)  # the same waits the providers use
         checks.wait_rollout(_Kube(self), "deployment", "coredns", "kube-system", timeout=300)
         elapsed = time.monotonic() - start
         Cmd([self.kind, "delete", "cluster", "--name", name], timeout=300).run()
+        Cmd(["docker", "network", "rm", network["KIND_EXPERIMENTAL_DOCKER_NETWORK"]]).run(check=False)
         return elapsed
 
 
