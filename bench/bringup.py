@@ -34,14 +34,14 @@ class RawKind:
         self.kind = str(tools.ensure_kind(Progress(quiet=True)))
         self.kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
 
-    def kubectl_cmd(self, *args: str, input: str | None = None, check: bool = True) -> str:
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
         argv = [self.kubectl, "--kubeconfig", str(self.workdir / "kubeconfig"), *args]
         return Cmd(argv, input=input, timeout=60).run(check=check).stdout
 
     def kubectl_json(self, *args: str) -> dict:
         import json
 
-        return dict(json.loads(self.kubectl_cmd(*args, "-o", "json")))
+        return dict(json.loads(self.kubectl(*args, "-o", "json")))
 
     def bringup(self, name: str) -> float:
         config = self.workdir / "kind.yaml"
@@ -50,23 +50,12 @@ class RawKind:
         network = {"KIND_EXPERIMENTAL_DOCKER_NETWORK": f"kh-bench-{name}"}  # as our kind provider: a network each
         Cmd([self.kind, "create", "cluster", "--name", name, "--image", self.image, "--config", str(config),
              "--kubeconfig", str(self.workdir / "kubeconfig")], env=network, timeout=900).run()  # fmt: skip
-        checks.wait_nodes_ready(_Kube(self), 3, timeout=300)  # the same waits the providers use
-        checks.wait_rollout(_Kube(self), "deployment", "coredns", "kube-system", timeout=300)
+        checks.wait_nodes_ready(self, 3, timeout=300)  # the same waits the providers use
+        checks.wait_rollout(self, "deployment", "coredns", "kube-system", timeout=300)
         elapsed = time.monotonic() - start
         Cmd([self.kind, "delete", "cluster", "--name", name], timeout=300).run()
         Cmd(["docker", "network", "rm", network["KIND_EXPERIMENTAL_DOCKER_NETWORK"]]).run(check=False)
         return elapsed
-
-
-class _Kube:
-    def __init__(self, raw: RawKind) -> None:
-        self.raw = raw
-
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
-        return self.raw.kubectl_cmd(*args, input=input, check=check)
-
-    def kubectl_json(self, *args: str) -> dict:
-        return self.raw.kubectl_json(*args)
 
 
 def provider_bringup(provider: str, name: str, image: str) -> float:

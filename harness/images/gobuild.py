@@ -8,6 +8,7 @@ module with its ``v0.MINOR.PATCH`` release instead (or, with ``--from-source``, 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -54,6 +55,7 @@ def go_version() -> str:
     return Cmd([go_binary(), "env", "GOVERSION"]).run().stdout.strip()
 
 
+@functools.cache  # validation and the build both ask; one `go mod download` per module and version
 def module_info(module: str, version: str) -> dict[str, str]:
     """``go mod download`` one module; UsageError when the proxy does not serve that version."""
     res = Cmd([go_binary(), "mod", "download", "-json", f"{module}@{version}"], env=go_env(), cwd="/").run(check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -22,6 +23,7 @@ def tool_dir(name: str, version: str) -> Path:
     return cache_root() / "tools" / f"{name}-{version}"
 
 
+@functools.cache  # asked on every kubectl run by callers that resolve the tool each time
 def _path_version(name: str, path: str) -> str | None:
     if name == "kind":
         out = Cmd([path, "version"], timeout=20).run(check=False).stdout

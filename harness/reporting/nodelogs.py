@@ -15,7 +15,7 @@ COMMANDS = {
     "iptables-save.txt": ["iptables-save"],
     "nft-ruleset.txt": ["nft", "list", "ruleset"],
     "resolv.conf": ["cat", "/etc/resolv.conf"],
-    "crictl-ps.txt": ["sh", "-c", "ctr -n k8s.io containers ls"],
+    "containers.txt": ["ctr", "-n", "k8s.io", "containers", "ls"],
     "images.txt": ["ctr", "-n", "k8s.io", "images", "ls", "-q"],
 }
 
