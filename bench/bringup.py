@@ -10,12 +10,14 @@ Targets (issue 3): kubeadm provider <= 0.8 x raw kind; kind provider <= 1.05 x r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from bench.common import write
+from harness.errors import UsageError
 from harness.exec import Cmd
 from harness.images import tools
 from harness.images.build import BuildOptions, build_node_image
@@ -32,10 +34,10 @@ class RawKind:
     def __init__(self, image: str, workdir: Path) -> None:
         self.image, self.workdir = image, workdir
         self.kind = str(tools.ensure_kind(Progress(quiet=True)))
-        self.kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
+        self.kubectl_bin = str(tools.ensure_kubectl(Progress(quiet=True)))
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
-        argv = [self.kubectl, "--kubeconfig", str(self.workdir / "kubeconfig"), *args]
+        argv = [self.kubectl_bin, "--kubeconfig", str(self.workdir / "kubeconfig"), *args]
         return Cmd(argv, input=input, timeout=60).run(check=check).stdout
 
     def kubectl_json(self, *args: str) -> dict:
@@ -48,23 +50,27 @@ class RawKind:
         config.write_text(kindconfig.render(1, 2))
         start = time.monotonic()
         network = {"KIND_EXPERIMENTAL_DOCKER_NETWORK": f"kh-bench-{name}"}  # as our kind provider: a network each
-        Cmd([self.kind, "create", "cluster", "--name", name, "--image", self.image, "--config", str(config),
-             "--kubeconfig", str(self.workdir / "kubeconfig")], env=network, timeout=900).run()  # fmt: skip
-        checks.wait_nodes_ready(self, 3, timeout=300)  # the same waits the providers use
-        checks.wait_rollout(self, "deployment", "coredns", "kube-system", timeout=300)
-        elapsed = time.monotonic() - start
-        Cmd([self.kind, "delete", "cluster", "--name", name], timeout=300).run()
-        Cmd(["docker", "network", "rm", network["KIND_EXPERIMENTAL_DOCKER_NETWORK"]]).run(check=False)
+        try:
+            Cmd([self.kind, "create", "cluster", "--name", name, "--image", self.image, "--config", str(config),
+                 "--kubeconfig", str(self.workdir / "kubeconfig")], env=network, timeout=900).run()  # fmt: skip
+            checks.wait_nodes_ready(self, 3, timeout=300)  # the same waits the providers use
+            checks.wait_rollout(self, "deployment", "coredns", "kube-system", timeout=300)
+            elapsed = time.monotonic() - start
+        finally:
+            Cmd([self.kind, "delete", "cluster", "--name", name], timeout=300).run(check=False)
+            Cmd(["docker", "network", "rm", network["KIND_EXPERIMENTAL_DOCKER_NETWORK"]]).run(check=False)
         return elapsed
 
 
 def provider_bringup(provider: str, name: str, image: str) -> float:
     spec = spec_from_kwargs(name=name, control_planes=1, workers=2, node_image=image)
     start = time.monotonic()
-    create_cluster(spec, provider=provider, progress=Progress(quiet=True))
-    elapsed = time.monotonic() - start
-    delete_cluster(name)
-    return elapsed
+    try:
+        create_cluster(spec, provider=provider, progress=Progress(quiet=True))
+        return time.monotonic() - start
+    finally:
+        with contextlib.suppress(UsageError):  # a failed create has already removed everything
+            delete_cluster(name)
 
 
 def main() -> None:

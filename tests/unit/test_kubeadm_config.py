@@ -87,6 +87,7 @@ def test_cluster_configuration_defaults() -> None:
     assert cluster["networking"] == {"podSubnet": "10.244.0.0/16", "serviceSubnet": "10.96.0.0/16",
                                      "dnsDomain": "cluster.local"}  # fmt: skip
     assert cluster["apiServer"] == {"certSANs": ["localhost", "127.0.0.1"]}
+    assert cluster["encryptionAlgorithm"] == "ECDSA-P256"  # fast key generation; a patch restores RSA
 
 
 def test_init_configuration() -> None:

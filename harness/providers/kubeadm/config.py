@@ -44,7 +44,7 @@ def base_documents(inp: KubeadmInputs) -> list[dict[str, Any]]:
         "apiVersion": KUBEADM_API, "kind": "ClusterConfiguration", "clusterName": inp.cluster_name,
         "kubernetesVersion": inp.kubernetes_version, "controlPlaneEndpoint": inp.endpoint,
         "networking": {"podSubnet": inp.pod_subnet, "serviceSubnet": inp.service_subnet, "dnsDomain": inp.dns_domain},
-        "apiServer": {"certSANs": ["localhost", "127.0.0.1", *inp.cert_sans]},
+        "apiServer": {"certSANs": ["localhost", "127.0.0.1", *inp.cert_sans]}, "encryptionAlgorithm": "ECDSA-P256",
     }  # fmt: skip
     init = {
         "apiVersion": KUBEADM_API, "kind": "InitConfiguration",

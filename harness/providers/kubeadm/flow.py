@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -155,17 +156,21 @@ def install_cni(ctx: Context) -> None:
     _run(ctx, _first_cp(ctx), "kubectl", f"--kubeconfig={ADMIN_CONF}", "apply", "-f", "-", input=manifest)
 
 
-def _jws_signed(ctx: Context) -> bool:
-    """Whether the controller-manager has signed cluster-info for our token (discovery needs it)."""
-    token_id = ctx.data["token"].split(".")[0]
-    jsonpath = f"jsonpath={{.data.jws-kubeconfig-{token_id}}}"
-    argv = ["kubectl", f"--kubeconfig={ADMIN_CONF}", "-n", "kube-public", "get", "configmap", "cluster-info"]
-    return bool(_first_cp(ctx).command(*argv, "-o", jsonpath).run(check=False).stdout.strip())
-
-
 def wait_discovery(ctx: Context) -> None:
-    """Wait (finely) for the JWS signature: kubeadm join itself retries discovery only every 5 s."""
-    wait_for(lambda: _jws_signed(ctx), timeout=120, interval=0.3, describe="the JWS signature in cluster-info")
+    """Wait for the controller-manager's JWS signature of cluster-info for our token (kubeadm join
+    itself retries discovery only every 5 s). One watch from the host: polling with a kubectl in the
+    node costs CPU the starting control plane needs."""
+    token_id = ctx.data["token"].split(".")[0]
+    cluster, deadline = _cluster(ctx), time.monotonic() + 120
+
+    def signed() -> bool:
+        ctx.check()
+        left = max(1, min(10, int(deadline - time.monotonic())))
+        cluster.kubectl("wait", "-n", "kube-public", "configmap/cluster-info", f"--timeout={left}s",
+                        f"--for=jsonpath={{.data.jws-kubeconfig-{token_id}}}")  # fmt: skip
+        return True
+
+    wait_for(signed, timeout=120, interval=0.2, describe="the JWS signature in cluster-info")
 
 
 def _join_argv(ctx: Context, node: ContainerNode, control_plane: bool) -> list[str]:
