@@ -73,3 +73,17 @@ def _timeout_message(describe: str, elapsed: float, state: dict[str, object]) ->
     if state["observed"] is not None:
         lines.append(f"  last observed: {state['observed']!r}")
     return "\n".join(lines)
+
+
+def eventually(check: Callable[[], T], *, timeout: float, interval: float = 1.0) -> T:
+    """Retry an asserting ``check`` until it passes; after ``timeout`` s re-raise its last
+    ``AssertionError`` (the scenario's own message, naming the broken part) with the time waited.
+    For state the cluster converges to (kube-proxy rules, endpoints, DNS records)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError as exc:
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{exc}\n(still so after retrying for {timeout:.0f}s)") from None
+        time.sleep(interval)

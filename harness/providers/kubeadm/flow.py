@@ -153,7 +153,14 @@ def install_cni(ctx: Context) -> None:
     else:
         text = _run(ctx, _first_cp(ctx), "cat", "/kind/manifests/default-cni.yaml")
     manifest = cni.render(text, net.pod_subnet, ctx.data["endpoint"])
+    _record_readiness(ctx, "before_cni")  # the CNI scenario asserts NotReady before, Ready after
     _run(ctx, _first_cp(ctx), "kubectl", f"--kubeconfig={ADMIN_CONF}", "apply", "-f", "-", input=manifest)
+
+
+def _record_readiness(ctx: Context, when: str) -> None:
+    nodes = checks.ready_nodes(_cluster(ctx))
+    ctx.record.measurements[f"nodes_{when}"] = len(nodes)
+    ctx.record.measurements[f"nodes_ready_{when}"] = sum(nodes.values())
 
 
 def wait_discovery(ctx: Context) -> None:
@@ -221,6 +228,7 @@ def ready(ctx: Context) -> None:
     checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300)
     if ctx.data["spec"].networking.cni != "none":
         checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300)
+    _record_readiness(ctx, "after_cni")
     cluster.status = "ready"
     cluster.save()
 

@@ -1,0 +1,163 @@
+"""DNS checks: CoreDNS and kube-dns healthy, resolv.conf of pods, Service names, headless records,
+dnsPolicy, upstream forwarding, the search-list query order, and how fast records follow Services."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from harness.cluster import Cluster
+from harness.scenarios.probes import Pod, Probes
+
+
+def kube_dns_ip(cluster: Cluster) -> str:
+    return cluster.kubectl("get", "svc", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}").strip()
+
+
+def assert_coredns_healthy(cluster: Cluster) -> None:
+    dep = cluster.kubectl_json("get", "deployment", "coredns", "-n", "kube-system")
+    want, ready = dep["spec"].get("replicas", 1), dep["status"].get("readyReplicas", 0)
+    assert ready == want, f"CoreDNS Deployment: {ready}/{want} replicas ready"
+    slices = cluster.kubectl_json(
+        "get", "endpointslices", "-n", "kube-system", "-l", "kubernetes.io/service-name=kube-dns"
+    )
+    addrs = [a for s in slices["items"] for e in s.get("endpoints") or [] if e.get("conditions", {}).get("ready")
+             for a in e["addresses"]]  # fmt: skip
+    assert len(addrs) == want, f"kube-dns Service has {len(addrs)} ready endpoints ({addrs}), want {want}"
+
+
+def resolv_conf(probes: Probes, pod: Pod | str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"nameserver": [], "search": [], "options": []}
+    for line in probes.sh(pod, "cat /etc/resolv.conf").splitlines():
+        key, _, rest = line.strip().partition(" ")
+        if key in out:
+            out[key] += rest.split()
+    return out
+
+
+def assert_pod_resolv_conf(cluster: Cluster, probes: Probes, domain: str) -> None:
+    pod, ns = probes.pods[0], probes.namespace
+    conf = resolv_conf(probes, pod)
+    want_search = [f"{ns}.svc.{domain}", f"svc.{domain}", domain]
+    problems = []
+    if conf["nameserver"] != [kube_dns_ip(cluster)]:
+        problems.append(f"nameserver {conf['nameserver']}, want the kube-dns ClusterIP {kube_dns_ip(cluster)}")
+    if conf["search"][:3] != want_search:
+        problems.append(f"search {conf['search']}, want it to start with {want_search}")
+    if "ndots:5" not in conf["options"]:
+        problems.append(f"options {conf['options']} lack ndots:5")
+    assert not problems, f"kubelet wrote a wrong /etc/resolv.conf in pod {ns}/{pod.name}: " + "; ".join(problems)
+
+
+def getent(probes: Probes, pod: Pod | str, names: list[str]) -> dict[str, list[str]]:
+    """name -> IPv4 addresses through the pod's libc resolver (search list and ndots apply)."""
+    script = "; ".join(f"echo \"{n} $(getent ahostsv4 {n} | awk '{{print $1}}' | sort -u | tr '\\n' ' ')\""
+                       for n in names)  # fmt: skip
+    out = {}
+    for line in probes.sh(pod, script).splitlines():
+        name, *addrs = line.split()
+        out[name] = addrs
+    return out
+
+
+def service(name: str, namespace: str, selector: dict[str, str], **spec: Any) -> dict[str, Any]:
+    ports = [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"selector": selector, "ports": ports, **spec}}  # fmt: skip
+
+
+def assert_service_names_resolve(cluster: Cluster, probes: Probes, other: Pod, other_probes: Probes, svc: str,
+                                 domain: str) -> None:  # fmt: skip
+    """``svc``, ``svc.ns``, ``svc.ns.svc``, ``svc.ns.svc.<domain>`` from the Service's namespace;
+    all but the bare name from another namespace."""
+    ns = probes.namespace
+    ip = cluster.kubectl("get", "svc", svc, "-n", ns, "-o", "jsonpath={.spec.clusterIP}").strip()
+    forms = [svc, f"{svc}.{ns}", f"{svc}.{ns}.svc", f"{svc}.{ns}.svc.{domain}"]
+    problems = []
+    for label, prober, pod, names in (("same namespace", probes, probes.pods[0], forms),
+                                      ("another namespace", other_probes, other, forms[1:])):  # fmt: skip
+        got = getent(prober, pod, names)
+        problems += [f"{n} from {label}: {got.get(n) or 'no answer'}, want {ip}" for n in names if got.get(n) != [ip]]
+    assert not problems, f"CoreDNS does not resolve Service {ns}/{svc} ({ip}):\n" + "\n".join(problems)
+
+
+def dig(probes: Probes, pod: Pod, *args: str) -> list[str]:
+    return probes.sh(pod, "dig +short +time=2 +tries=2 " + " ".join(args)).split("\n")
+
+
+def assert_headless_records(probes: Probes, svc: str, domain: str, pods: list[Pod]) -> None:
+    """One A record per ready pod, and SRV records (port 8080) for the named port ``http``."""
+    fqdn = f"{svc}.{probes.namespace}.svc.{domain}"
+    a = sorted(x for x in dig(probes, probes.pods[0], fqdn) if x)
+    want = sorted(p.ip for p in pods)
+    assert a == want, f"headless Service {fqdn}: A records {a}, want one per ready pod {want}"
+    srv = [x.split() for x in dig(probes, probes.pods[0], "SRV", f"_http._tcp.{fqdn}") if x]
+    ports, targets = {r[2] for r in srv}, {r[3] for r in srv}
+    assert len(srv) == len(pods) and ports == {"8080"} and all(t.endswith(f".{fqdn}.") for t in targets), (
+        f"headless Service {fqdn}: SRV records for named port http are {srv}, want {len(pods)} on port 8080"
+    )
+
+
+def assert_dns_policies(cluster: Cluster, probes: Probes, default_pod: str, none_pod: str) -> None:
+    """ClusterFirst -> kube-dns; Default -> the node's resolv.conf; None -> exactly dnsConfig."""
+    problems = []
+    first = resolv_conf(probes, probes.pods[0])
+    if first["nameserver"] != [kube_dns_ip(cluster)]:
+        problems.append(f"ClusterFirst pod uses {first['nameserver']}, not kube-dns")
+    default = resolv_conf(probes, default_pod)
+    if kube_dns_ip(cluster) in default["nameserver"]:
+        problems.append("dnsPolicy Default pod uses kube-dns; it should inherit the node's resolv.conf")
+    if cluster.node_access:
+        node = cluster.kubectl("get", "pod", default_pod, "-n", probes.namespace, "-o", "jsonpath={.spec.nodeName}")
+        node_conf = cluster.node(node).exec("cat", "/etc/resolv.conf").stdout
+        node_ns = re.findall(r"^nameserver\s+(\S+)", node_conf, re.M)
+        if default["nameserver"] != node_ns:
+            problems.append(f"dnsPolicy Default pod nameservers {default['nameserver']} != node {node}'s {node_ns}")
+    none = resolv_conf(probes, none_pod)
+    want = {"nameserver": ["192.0.2.53"], "search": ["kh.example"], "options": ["ndots:2"]}
+    if none != want:
+        problems.append(f"dnsPolicy None pod resolv.conf {none}, want exactly its dnsConfig {want}")
+    assert not problems, "kubelet applies dnsPolicy wrongly:\n" + "\n".join(problems)
+
+
+def query_log(cluster: Cluster, since: str, token: str) -> list[str]:
+    """Names CoreDNS logged (``log`` plugin) containing ``token``, in time order across replicas."""
+    out = cluster.kubectl("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--timestamps",
+                          f"--since-time={since}", "--tail=-1", "--max-log-requests=10")  # fmt: skip
+    entries = []
+    for line in out.splitlines():
+        m = re.search(r'"(\w+) IN (\S+) ', line)
+        if m and token in m.group(2) and m.group(1) == "A":
+            entries.append((line.split()[0], m.group(2)))
+    names: list[str] = []
+    for _, name in sorted(entries):
+        if not names or names[-1] != name:
+            names.append(name)
+    return names
+
+
+def time_until(probes: Probes, pod: Pod, name: str, present: bool, limit: float = 60) -> float:
+    """Seconds (measured inside the pod) until ``name`` resolves (or stops resolving)."""
+    test = f"getent ahostsv4 {name} >/dev/null" if present else f"! getent ahostsv4 {name} >/dev/null"
+    tries = int(limit / 0.2)
+    script = (f"s=$(date +%s.%N); i=0; until {test} || [ $i -ge {tries} ]; do sleep 0.2; i=$((i+1)); done; "
+              "echo $(date +%s.%N) $s")  # fmt: skip
+    end, start = probes.sh(pod, script, timeout=int(limit) + 30).split()
+    return round(float(end) - float(start), 2)
+
+
+def now_rfc3339() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+
+
+def corefile(cluster: Cluster) -> str:
+    return str(cluster.kubectl_json("get", "configmap", "coredns", "-n", "kube-system")["data"]["Corefile"])
+
+
+def set_corefile(cluster: Cluster, text: str) -> None:
+    patch = json.dumps({"data": {"Corefile": text}})
+    cluster.kubectl("patch", "configmap", "coredns", "-n", "kube-system", "--type=merge", "-p", patch)
+    cluster.kubectl("rollout", "restart", "deployment/coredns", "-n", "kube-system")
+    cluster.kubectl("rollout", "status", "deployment/coredns", "-n", "kube-system", "--timeout=120s")

@@ -1,0 +1,136 @@
+"""join checks: registered Ready nodes, kubelet client certificates from approved CSRs, kube-proxy
+everywhere, and joins of a spare node (late, with a wrong CA hash, with a deleted token)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import secrets
+from collections.abc import Iterator
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from harness.cluster import Cluster
+from harness.exec import Result
+from harness.k8s import checks
+from harness.providers import dockerapi
+from harness.providers.base import CONTROL_PLANE, LABEL_CLUSTER, WORKER, labels
+from harness.providers.container import ContainerNode
+from harness.providers.kubeadm.nodes import wait_systemd
+from harness.scenarios.pki import read_files
+
+KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
+KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
+
+
+def assert_nodes_registered_ready(cluster: Cluster) -> None:
+    want = {n.name for n in cluster.all_nodes}
+    state = checks.ready_nodes(cluster)
+    missing, not_ready = sorted(want - set(state)), sorted(n for n in want & set(state) if not state[n])
+    assert not missing and not not_ready, f"nodes not registered: {missing}; registered but NotReady: {not_ready}"
+
+
+def _cn(cert: x509.Certificate) -> str:
+    return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+
+
+def issued_kubelet_certs(cluster: Cluster) -> dict[str, x509.Certificate]:
+    """node name -> certificate issued through an Approved kubelet client CSR."""
+    out = {}
+    for csr in cluster.kubectl_json("get", "csr")["items"]:
+        status = csr.get("status", {})
+        approved = any(c["type"] == "Approved" for c in status.get("conditions", []))
+        if csr["spec"].get("signerName") != KUBELET_SIGNER or not approved or not status.get("certificate"):
+            continue
+        cert = x509.load_pem_x509_certificate(base64.b64decode(status["certificate"]))
+        out[_cn(cert).removeprefix("system:node:")] = cert
+    return out
+
+
+def assert_kubelet_certs_from_csrs(cluster: Cluster) -> None:
+    """Every joined node's kubelet client certificate is the one an approved, issued CSR gave it
+    (the first control plane's comes from kubeadm init itself, signed by the cluster CA)."""
+    issued, problems = issued_kubelet_certs(cluster), []
+    first = cluster.control_planes[0].name
+    for node in cluster.all_nodes:
+        files = read_files(node, [KUBELET_CLIENT, "/etc/kubernetes/pki/ca.crt"])
+        current = x509.load_pem_x509_certificate(files[KUBELET_CLIENT].encode())
+        if _cn(current) != f"system:node:{node.name}":
+            problems.append(f"{node.name}: kubelet client certificate is for {_cn(current)}")
+        matches = node.name in issued and issued[node.name].serial_number == current.serial_number
+        if node.name == first and not matches:  # kubeadm init wrote it, signed by the cluster CA
+            ca = x509.load_pem_x509_certificate(files["/etc/kubernetes/pki/ca.crt"].encode())
+            current.verify_directly_issued_by(ca)
+        elif node.name not in issued:
+            problems.append(f"{node.name}: no approved kubelet client CSR with an issued certificate")
+        elif not matches:
+            problems.append(f"{node.name}: {KUBELET_CLIENT} is not the certificate its CSR was issued")
+    assert not problems, "kubelet TLS bootstrap (CSR approval and signing) is broken:\n" + "\n".join(problems)
+
+
+def assert_kube_proxy_everywhere(cluster: Cluster) -> None:
+    pods = cluster.kubectl_json("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy")["items"]
+    ready = {p["spec"].get("nodeName") for p in pods if p["status"].get("phase") == "Running" and any(
+        c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))}  # fmt: skip
+    missing = sorted({n.name for n in cluster.all_nodes} - ready)
+    assert not missing, f"no Running, Ready kube-proxy pod on node(s) {missing}"
+
+
+# -- a spare node ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def spare_node(cluster: Cluster, name: str | None = None) -> Iterator[ContainerNode]:
+    """A node container from the cluster's image on the cluster's network, not joined; removed
+    (container, volume and Node object) afterwards."""
+    first = dockerapi.client().containers.get(cluster.control_planes[0].name)
+    network = next(iter(first.attrs["NetworkSettings"]["Networks"]))
+    name = name or f"{cluster.name}-spare-{secrets.token_hex(2)}"
+    node_labels = {**labels(cluster.name, cluster.run_id, WORKER), LABEL_CLUSTER: cluster.name}
+    req = dockerapi.NodeRequest(name, first.attrs["Config"]["Image"], WORKER, network, node_labels)
+    container = dockerapi.run_node(req)
+    try:
+        node = ContainerNode(name, WORKER)
+        wait_systemd(node)
+        yield node
+    finally:
+        cluster.kubectl("delete", "node", name, "--ignore-not-found", "--wait=false", check=False)
+        container.remove(force=True, v=True)
+        with contextlib.suppress(Exception):
+            dockerapi.client().volumes.get(f"{name}-var").remove(force=True)
+
+
+def join_config(endpoint: str, token: str, ca_hash: str, discovery_timeout: str = "20s") -> str:
+    """A JoinConfiguration with a short discovery timeout (kubeadm's default waits 5 minutes)."""
+    return f"""apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken: {{apiServerEndpoint: "{endpoint}", token: "{token}", caCertHashes: ["{ca_hash}"]}}
+nodeRegistration:
+  criSocket: unix:///run/containerd/containerd.sock
+  ignorePreflightErrors: [all]
+timeouts:
+  discovery: {discovery_timeout}
+"""
+
+
+def print_join_command(cluster: Cluster) -> tuple[str, str, str]:
+    """``kubeadm token create --print-join-command`` on a control plane: (endpoint, token, CA hash)."""
+    cp = cluster.control_planes[0]
+    words = cp.exec("kubeadm", "token", "create", "--print-join-command", "--ttl", "15m").stdout.split()
+    assert words[:2] == ["kubeadm", "join"], f"unexpected join command: {' '.join(words)}"
+    return words[2], words[words.index("--token") + 1], words[words.index("--discovery-token-ca-cert-hash") + 1]
+
+
+def try_join(node: ContainerNode, endpoint: str, token: str, ca_hash: str, timeout: str = "20s") -> Result:
+    node.write_file("/kind/join.yaml", join_config(endpoint, token, ca_hash, timeout))
+    return node.command("kubeadm", "join", "--config", "/kind/join.yaml", "--v=1", timeout=180).run(check=False)
+
+
+def cluster_fingerprint(cluster: Cluster) -> tuple[list[str], int]:
+    """Node names and CSR count: what a refused join must leave unchanged."""
+    return sorted(checks.ready_nodes(cluster)), len(cluster.kubectl_json("get", "csr")["items"])
+
+
+__all__ = ["CONTROL_PLANE", "spare_node", "try_join"]
