@@ -29,6 +29,7 @@ from harness.pytest_plugin.fixtures import (
     cluster_spec,
     k8s,
     keep_cluster,
+    module_cluster,
     namespace,
     node_image,
 )
@@ -36,8 +37,17 @@ from harness.pytest_plugin.options import add_options, resolve_options
 from harness.pytest_plugin.session import session_dir, session_id, start_session
 
 __all__ = [
-    "cluster", "cluster_factory", "cluster_kubeconfig", "cluster_pool", "cluster_provider", "cluster_spec",
-    "k8s", "keep_cluster", "namespace", "node_image",
+    "cluster",
+    "cluster_factory",
+    "cluster_kubeconfig",
+    "cluster_pool",
+    "cluster_provider",
+    "cluster_spec",
+    "k8s",
+    "keep_cluster",
+    "module_cluster",
+    "namespace",
+    "node_image",
 ]  # fmt: skip
 
 

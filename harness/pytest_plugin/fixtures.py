@@ -126,6 +126,21 @@ def cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: Cl
     return cluster_pool.shared(want.provider, want.spec)
 
 
+@pytest.fixture(scope="module")
+def module_cluster(request: pytest.FixtureRequest, cluster_spec: ClusterSpec, cluster_provider: str,
+                   keep_cluster: bool, cluster_kubeconfig: Path | None) -> Iterator[Cluster]:  # fmt: skip
+    """A private cluster for one module's tests, which run on it one after the other (the module's
+    ``cluster``/``provider`` markers say which). For disruptive scenarios that revert their damage:
+    a module overrides ``cluster`` with it. Under xdist each worker running the module has its own."""
+    want = markers.request_for(request.node, cluster_spec, cluster_provider)
+    base = want.spec.model_dump(mode="json", exclude_unset=True)
+    spec = spec_from_kwargs(**{**base, "name": _private_name(request.node.nodeid)})
+    cluster = create_cluster(spec, provider=want.provider, progress=Progress(tick=60), kubeconfig=cluster_kubeconfig)
+    yield cluster
+    if not keep_cluster:
+        delete_cluster(cluster.name)
+
+
 @pytest.fixture
 def k8s(cluster: Cluster) -> Iterator[K8s]:
     """kubernetes Python clients (``k8s.core``, ``k8s.apps``, ...) bound to the test's cluster."""

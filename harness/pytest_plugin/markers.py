@@ -27,7 +27,7 @@ MARKERS = {
     "vm": "needs libvirt/Vagrant VMs",
     "slow": "long-running (minutes)",
 }
-CLUSTER_FIXTURES = {"cluster", "k8s", "namespace", "cluster_factory"}
+CLUSTER_FIXTURES = {"cluster", "k8s", "namespace", "cluster_factory", "module_cluster"}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from harness.scenarios.pki import read_files
 
 KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
 KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
+# A spare node joins tainted, so other tests' pods are not scheduled onto a node about to go away.
+SPARE_TAINT = "kube-harness.io/spare"
 
 
 def assert_nodes_registered_ready(cluster: Cluster) -> None:
@@ -102,7 +104,8 @@ def spare_node(cluster: Cluster, name: str | None = None) -> Iterator[ContainerN
 
 
 def join_config(endpoint: str, token: str, ca_hash: str, discovery_timeout: str = "20s") -> str:
-    """A JoinConfiguration with a short discovery timeout (kubeadm's default waits 5 minutes)."""
+    """A JoinConfiguration with a short discovery timeout (kubeadm's default waits 5 minutes); the
+    node registers with the ``kube-harness.io/spare:NoSchedule`` taint."""
     return f"""apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
 discovery:
@@ -110,6 +113,7 @@ discovery:
 nodeRegistration:
   criSocket: unix:///run/containerd/containerd.sock
   ignorePreflightErrors: [all]
+  taints: [{{key: {SPARE_TAINT}, effect: NoSchedule}}]
 timeouts:
   discovery: {discovery_timeout}
 """

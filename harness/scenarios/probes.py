@@ -33,10 +33,9 @@ def pod_manifest(name: str, namespace: str, node: str | None, labels: dict[str, 
                  "args": ["-tcp", ":9000", "-udp", ":9001"],
                  "ports": [{"name": "http", "containerPort": 8080}, {"name": "echo", "containerPort": 9000}],
                  "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1}}  # fmt: skip
-    body: dict[str, Any] = {"terminationGracePeriodSeconds": 0, "containers": [container],
-                            "tolerations": [{"operator": "Exists"}], **spec}  # fmt: skip
-    if node:
-        body["nodeName"] = node
+    body: dict[str, Any] = {"terminationGracePeriodSeconds": 0, "containers": [container], **spec}
+    if node:  # pinned probes stay on their node whatever its taints; others are scheduled normally
+        body = {"nodeName": node, "tolerations": [{"operator": "Exists"}], **body}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
             "labels": {PROBE_LABEL: "true", **labels}}, "spec": body}  # fmt: skip
 

@@ -236,13 +236,15 @@ def test_rendered_patches_keep_generated_fields() -> None:
 # -- failover patches end up in the config ---------------------------------------------------------
 
 FAST_APISERVER = args(("default-not-ready-toleration-seconds", "5"), ("default-unreachable-toleration-seconds", "5"))
-FAST_CONTROLLER_MANAGER = args(("node-monitor-grace-period", "10s"))
+FAST_CONTROLLER_MANAGER = args(("node-monitor-grace-period", "10s"), ("node-monitor-period", "2s"))
 
 
 def test_fast_failover_becomes_extra_args() -> None:
     cluster = by_kind(patches=failover_patches(Failover(profile="fast")))["ClusterConfiguration"]
     assert cluster["apiServer"] == {"certSANs": ["localhost", "127.0.0.1", *SANS], "extraArgs": FAST_APISERVER}
     assert cluster["controllerManager"] == {"extraArgs": FAST_CONTROLLER_MANAGER}
+    kubelet = by_kind(patches=failover_patches(Failover(profile="fast")))["KubeletConfiguration"]
+    assert kubelet["nodeLeaseDurationSeconds"] == 10
 
 
 def test_default_failover_adds_no_extra_args() -> None:

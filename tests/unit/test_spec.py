@@ -260,10 +260,14 @@ def test_failover_values_need_custom_profile() -> None:
 
 def test_failover_patches_content() -> None:
     assert failover_patches(Failover()) == []
-    (patch,) = failover_patches(Failover(profile="fast"))
+    patch, kubelet_patch = failover_patches(Failover(profile="fast"))
     doc = yaml.safe_load(patch)
     assert (doc["apiVersion"], doc["kind"]) == ("kubeadm.k8s.io/v1beta4", "ClusterConfiguration")
-    assert doc["controllerManager"]["extraArgs"] == [{"name": "node-monitor-grace-period", "value": "10s"}]
+    assert doc["controllerManager"]["extraArgs"] == [{"name": "node-monitor-grace-period", "value": "10s"},
+                                                     {"name": "node-monitor-period", "value": "2s"}]  # fmt: skip
+    kubelet = yaml.safe_load(kubelet_patch)
+    assert kubelet == {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+                       "nodeLeaseDurationSeconds": 10}  # lease renewed every 2.5 s: no flapping at 10 s grace
     assert doc["apiServer"]["extraArgs"] == [
         {"name": "default-not-ready-toleration-seconds", "value": "5"},
         {"name": "default-unreachable-toleration-seconds", "value": "5"},
@@ -284,6 +288,7 @@ def test_feature_gate_patches() -> None:
 def test_all_kubeadm_patches_generated_first_user_last() -> None:
     spec = full_spec()
     kinds = [yaml.safe_load(p)["kind"] for p in spec.all_kubeadm_patches()]
-    assert kinds == ["ClusterConfiguration", "ClusterConfiguration", "KubeletConfiguration", "KubeletConfiguration"]
+    assert kinds == ["ClusterConfiguration", "KubeletConfiguration", "ClusterConfiguration", "KubeletConfiguration",
+                     "KubeletConfiguration"]  # fmt: skip
     assert spec.all_kubeadm_patches()[-1] == spec.kubeadm_patches[0]
     assert all("kubeletExtraArgs" not in p for p in spec.all_kubeadm_patches())  # kubelet_extra_args stay as-is
