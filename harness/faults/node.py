@@ -31,13 +31,35 @@ def _wait_booted(cluster: Cluster, node: str) -> None:
 def stop_node(cluster: Cluster, node: str) -> Fault:
     """The node powers off (``docker stop``: SIGRTMIN+3 to systemd, a clean shutdown) and back on."""
     _require_access(cluster, node)
-    return Fault("stop-node", node, lambda: _docker("stop", "-t", "5", node), lambda: _start(cluster, node))
+    return _power_off("stop-node", cluster, node, ["stop", "-t", "5", node])
 
 
 def kill_node(cluster: Cluster, node: str) -> Fault:
     """The node dies at once (``docker kill``), then boots again."""
     _require_access(cluster, node)
-    return Fault("kill-node", node, lambda: _docker("kill", node), lambda: _start(cluster, node))
+    return _power_off("kill-node", cluster, node, ["kill", node])
+
+
+def _power_off(name: str, cluster: Cluster, node: str, argv: list[str]) -> Fault:
+    """Power the node off, pinning its addresses so it boots with the same ones (node IPs are in
+    its certificates and kubelet flags; Docker would otherwise hand out the next free one)."""
+    addresses: dict[str, str] = {}
+
+    def inject() -> None:
+        addresses.update(_addresses(node))
+        _docker(*argv)
+        for network, ip in addresses.items():
+            _docker("network", "disconnect", "-f", network, node)
+            _docker("network", "connect", "--ip", ip, network, node)
+
+    return Fault(name, node, inject, lambda: _start(cluster, node))
+
+
+def _addresses(node: str) -> dict[str, str]:
+    import json
+
+    out = Cmd(["docker", "inspect", "-f", "{{json .NetworkSettings.Networks}}", node]).run().stdout
+    return {net: v["IPAddress"] for net, v in json.loads(out).items() if v.get("IPAddress")}
 
 
 def pause_node(cluster: Cluster, node: str) -> Fault:

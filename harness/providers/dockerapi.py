@@ -37,9 +37,16 @@ class NodeRequest:
 
 
 def create_network(name: str, labels: dict[str, str]) -> None:
-    client().networks.create(
-        name, driver="bridge", labels=labels, options={"com.docker.network.bridge.enable_ip_masquerade": "true"}
-    )
+    """A bridge network whose subnet (Docker's free pick) is then fixed in its IPAM config, so a
+    stopped node can be given its old address back (``docker network connect --ip``): node IPs are
+    baked into certificates and kubelet flags, and Docker otherwise reassigns them on restart."""
+    options = {"com.docker.network.bridge.enable_ip_masquerade": "true"}
+    probe = client().networks.create(name, driver="bridge", labels=labels, options=options)
+    pools = [docker.types.IPAMPool(subnet=c["Subnet"], gateway=c.get("Gateway"))
+             for c in probe.attrs["IPAM"]["Config"] if "Subnet" in c]  # fmt: skip
+    probe.remove()
+    client().networks.create(name, driver="bridge", labels=labels, options=options,
+                             ipam=docker.types.IPAMConfig(pool_configs=pools))  # fmt: skip
 
 
 def run_node(req: NodeRequest) -> Container:

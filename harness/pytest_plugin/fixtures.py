@@ -141,6 +141,35 @@ def module_cluster(request: pytest.FixtureRequest, cluster_spec: ClusterSpec, cl
         delete_cluster(cluster.name)
 
 
+class Faults:
+    """``faults.kill_node("demo-worker2")`` etc. bound to the test's cluster; every fault entered
+    through it is reverted at teardown, even if the test left it injected."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster, self.made = cluster, list[Any]()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        from harness import faults
+
+        make = getattr(faults, name)
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            self.made.append(make(self.cluster, *args, **kwargs))
+            return self.made[-1]
+
+        return bound
+
+
+@pytest.fixture
+def faults(cluster: Cluster) -> Iterator[Faults]:
+    """Fault injection on the test's cluster (see ``harness.faults``), always reverted."""
+    helper = Faults(cluster)
+    yield helper
+    for fault in reversed(helper.made):
+        if fault.injected_at and not fault.reverted_at:
+            fault.__exit__(None, None, None)
+
+
 @pytest.fixture
 def k8s(cluster: Cluster) -> Iterator[K8s]:
     """kubernetes Python clients (``k8s.core``, ``k8s.apps``, ...) bound to the test's cluster."""

@@ -266,8 +266,11 @@ def test_failover_patches_content() -> None:
     assert doc["controllerManager"]["extraArgs"] == [{"name": "node-monitor-grace-period", "value": "10s"},
                                                      {"name": "node-monitor-period", "value": "2s"}]  # fmt: skip
     kubelet = yaml.safe_load(kubelet_patch)
-    assert kubelet == {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-                       "nodeLeaseDurationSeconds": 10}  # lease renewed every 2.5 s: no flapping at 10 s grace
+    assert kubelet == {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "nodeLeaseDurationSeconds": 10,
+    }  # lease renewed every 2.5 s: no flapping at 10 s grace
     assert doc["apiServer"]["extraArgs"] == [
         {"name": "default-not-ready-toleration-seconds", "value": "5"},
         {"name": "default-unreachable-toleration-seconds", "value": "5"},
