@@ -2,8 +2,8 @@
 headless A/SRV records, dnsPolicy, forwarding to an upstream the scenario runs, the search-list
 query order seen in CoreDNS's query log, and how fast records follow Services.
 
-``test_upstream_forwarding_and_query_order`` reconfigures CoreDNS (query log + a stub domain) with a
-rolling restart, so DNS stays served, and restores it afterwards.
+``test_upstream_forwarding_and_query_order`` reconfigures CoreDNS (query log + a stub domain, one
+replica) with a rolling restart, so DNS stays served, and restores it afterwards.
 """
 
 from __future__ import annotations
@@ -88,11 +88,14 @@ def upstream(cluster: Cluster, probes: Probes) -> Iterator[tuple[str, str]]:
     original = dns.corefile(cluster)
     patched = original.replace("errors\n", "errors\n    log\n", 1)
     patched += f"{UPSTREAM_ZONE}:53 {{\n    errors\n    log\n    forward . {ip}\n}}\n"
-    dns.set_corefile(cluster, patched)
+    replicas = cluster.kubectl("get", "deployment", "coredns", "-n", "kube-system", "-o", "jsonpath={.spec.replicas}")
+    # one replica while the query log is read: across replicas, log timestamps can reorder queries
+    # sent a millisecond apart
+    dns.set_corefile(cluster, patched, replicas=1)
     try:
         yield token, ip
     finally:
-        dns.set_corefile(cluster, original)
+        dns.set_corefile(cluster, original, replicas=int(replicas or 2))
         cluster.kubectl("delete", "pod", "upstream-dns", "-n", ns, "--wait=false", check=False)
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import json
-from pathlib import Path
 from typing import Any
 
 from harness.cluster import Cluster
 from harness.paths import reports_root
+from harness.reporting.record import RunRecord
 from harness.scenarios.probes import Pod, Probes, host_of, reply_fields
 
 
@@ -108,6 +107,4 @@ def _internal_ip(node: dict[str, Any]) -> str:
 def readiness_around_cni(cluster: Cluster) -> dict[str, float]:
     """What the kubeadm provider recorded: nodes Ready just before its CNI phase and at the end."""
     path = reports_root() / cluster.run_id / "run.json"
-    if not path.is_file():
-        return {}
-    return dict(json.loads(Path(path).read_text()).get("measurements", {}))
+    return dict(RunRecord.load(path).measurements) if path.is_file() else {}

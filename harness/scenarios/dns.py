@@ -156,8 +156,11 @@ def corefile(cluster: Cluster) -> str:
     return str(cluster.kubectl_json("get", "configmap", "coredns", "-n", "kube-system")["data"]["Corefile"])
 
 
-def set_corefile(cluster: Cluster, text: str) -> None:
+def set_corefile(cluster: Cluster, text: str, replicas: int | None = None) -> None:
+    """Replace the Corefile (and the replica count), then restart CoreDNS and wait for the rollout."""
     patch = json.dumps({"data": {"Corefile": text}})
     cluster.kubectl("patch", "configmap", "coredns", "-n", "kube-system", "--type=merge", "-p", patch)
+    if replicas is not None:
+        cluster.kubectl("scale", "deployment/coredns", "-n", "kube-system", f"--replicas={replicas}")
     cluster.kubectl("rollout", "restart", "deployment/coredns", "-n", "kube-system")
     cluster.kubectl("rollout", "status", "deployment/coredns", "-n", "kube-system", "--timeout=120s")
