@@ -21,6 +21,7 @@ from harness.errors import HarnessError
 from harness.pytest_plugin import markers
 from harness.pytest_plugin.fixtures import (
     NAMESPACE_KEY,
+    _prefetch_shared_clusters,
     cluster,
     cluster_factory,
     cluster_kubeconfig,
@@ -38,6 +39,7 @@ from harness.pytest_plugin.options import add_options, resolve_options
 from harness.pytest_plugin.session import session_dir, session_id, start_session
 
 __all__ = [
+    "_prefetch_shared_clusters",
     "cluster",
     "cluster_factory",
     "cluster_kubeconfig",

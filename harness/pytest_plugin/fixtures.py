@@ -8,9 +8,11 @@ conftest.py can override; the logic itself (``harness.lifecycle.managed_cluster`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,36 @@ class Pool:
 def cluster_pool(pytestconfig: pytest.Config, cluster_kubeconfig: Path | None) -> Pool:
     """The session's shared clusters (``--reuse-cluster NAME`` attaches every test to a kept one)."""
     return Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("reuse_cluster"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prefetch_shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under xdist, worker N starts making every N-th shared cluster the session needs at once, in
+    a thread, so different clusters come up side by side instead of when a test first asks."""
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    items = [i for i in request.session.items if markers.uses_cluster(i) and not i.get_closest_marker("disruptive")]
+    if count < 2 or not items or request.config.getoption("reuse_cluster"):
+        yield
+        return
+    pool: Pool = request.getfixturevalue("cluster_pool")
+    spec, provider = request.getfixturevalue("cluster_spec"), request.getfixturevalue("cluster_provider")
+    wanted: dict[str, markers.Request] = {}
+    for item in items:
+        with contextlib.suppress(Exception):  # misuse is reported by the test itself
+            want = markers.request_for(item, spec, provider)
+            wanted.setdefault(cluster_key(want.provider, want.spec), want)
+    index = int(re.sub(r"\D", "", xdist_worker()) or 0)
+    mine = list(wanted.values())[index::count]
+
+    def make() -> None:
+        for want in mine:
+            with contextlib.suppress(Exception):  # the tests that need it report the error
+                pool.shared(want.provider, want.spec)
+
+    thread = threading.Thread(target=make, name="kube-harness-prefetch", daemon=True)
+    thread.start()
+    yield
+    thread.join()
 
 
 def _private_name(nodeid: str) -> str:

@@ -2,7 +2,8 @@
 
 The registry lives in the directory all xdist workers share (the parent of each worker's base
 temp dir, as pytest-xdist recommends). The first worker that needs a cluster for a given
-(provider, spec) creates it under the lock and records its name; the others attach to it. The
+(provider, spec) creates it under that cluster's own lock and records its name; the others attach
+to it. Different clusters are created concurrently. The
 process that is not an xdist worker (the controller, or pytest itself without xdist) deletes every
 registered cluster at session end, after all workers are done: a worker that finishes early never
 pulls a cluster away from the others. A creation that failed is recorded too, so the other
@@ -52,33 +53,44 @@ class Registry:
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(self.path)
 
+    def _global(self) -> FileLock:
+        """Guards the registry file (held briefly)."""
+        return FileLock(str(self.root / LOCK), timeout=3600)
+
+    def _key_lock(self, key: str) -> FileLock:
+        """Held while one cluster is created: workers wanting other clusters are not held up."""
+        return FileLock(str(self.root / f"kube-harness-cluster-{key}.lock"), timeout=3600)
+
     def acquire(self, key: str, worker: str, create: Callable[[], Cluster]) -> Cluster:
         """The cluster registered under ``key``, created by ``create`` if nobody did yet."""
         self.root.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.root / LOCK), timeout=3600):
-            doc = self._read()
-            entry = doc.get(key)
+        with self._key_lock(key):
+            with self._global():
+                entry = self._read().get(key)
             if entry is None:
                 try:
                     cluster = create()
                 except BaseException as exc:
-                    doc[key] = {"error": f"{type(exc).__name__}: {exc}", "users": [worker]}
-                    self._write(doc)
+                    self._update(key, {"error": f"{type(exc).__name__}: {exc}", "users": [worker]})
                     raise
-                doc[key] = {"name": cluster.name, "users": [worker]}
-                self._write(doc)
+                self._update(key, {"name": cluster.name, "users": [worker]})
                 return cluster
             if "error" in entry:
                 raise SharedCreateFailed(f"the shared cluster failed to come up in another worker: {entry['error']}",
                                          fix="see that worker's output and the run record under reports/")  # fmt: skip
-            entry["users"] = sorted({*entry["users"], worker})
-            self._write(doc)
+            self._update(key, {**entry, "users": sorted({*entry["users"], worker})})
             return Cluster.load(entry["name"])
 
+    def _update(self, key: str, entry: dict[str, Any]) -> None:
+        with self._global():
+            doc = self._read()
+            doc[key] = entry
+            self._write(doc)
+
     def names(self) -> list[str]:
-        with FileLock(str(self.root / LOCK), timeout=3600):
+        with self._global():
             return [e["name"] for e in self._read().values() if "name" in e]
 
     def clear(self) -> None:
-        with FileLock(str(self.root / LOCK), timeout=3600):
+        with self._global():
             self.path.unlink(missing_ok=True)
