@@ -15,7 +15,7 @@ from harness.cluster import Cluster
 from harness.exec import Result
 from harness.k8s import checks
 from harness.providers import dockerapi
-from harness.providers.base import CONTROL_PLANE, LABEL_CLUSTER, WORKER, labels
+from harness.providers.base import CONTROL_PLANE, WORKER, labels
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm.nodes import wait_systemd
 from harness.scenarios.pki import read_files
@@ -89,8 +89,8 @@ def spare_node(cluster: Cluster, name: str | None = None) -> Iterator[ContainerN
     first = dockerapi.client().containers.get(cluster.control_planes[0].name)
     network = next(iter(first.attrs["NetworkSettings"]["Networks"]))
     name = name or f"{cluster.name}-spare-{secrets.token_hex(2)}"
-    node_labels = {**labels(cluster.name, cluster.run_id, WORKER), LABEL_CLUSTER: cluster.name}
-    req = dockerapi.NodeRequest(name, first.attrs["Config"]["Image"], WORKER, network, node_labels)
+    req = dockerapi.NodeRequest(name, first.attrs["Config"]["Image"], WORKER, network,
+                                labels(cluster.name, cluster.run_id, WORKER))  # fmt: skip
     container = dockerapi.run_node(req)
     try:
         node = ContainerNode(name, WORKER)
