@@ -15,7 +15,7 @@ from harness.cluster import Cluster
 from harness.exec import Result
 from harness.k8s import checks
 from harness.providers import dockerapi
-from harness.providers.base import CONTROL_PLANE, WORKER, labels
+from harness.providers.base import WORKER, labels
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm.nodes import wait_systemd
 from harness.scenarios.pki import read_files
@@ -135,6 +135,3 @@ def try_join(node: ContainerNode, endpoint: str, token: str, ca_hash: str, timeo
 def cluster_fingerprint(cluster: Cluster) -> tuple[list[str], int]:
     """Node names and CSR count: what a refused join must leave unchanged."""
     return sorted(checks.ready_nodes(cluster)), len(cluster.kubectl_json("get", "csr")["items"])
-
-
-__all__ = ["CONTROL_PLANE", "spare_node", "try_join"]
