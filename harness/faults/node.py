@@ -72,9 +72,9 @@ def restart_node(cluster: Cluster, node: str) -> Fault:
     """A reboot on enter; nothing to revert but waiting for it to come back."""
     _require_access(cluster, node)
 
-    def reboot() -> None:
-        _docker("restart", "-t", "5", node)
-        _wait_booted(cluster, node)
+    def reboot() -> None:  # stop (addresses pinned) and start, rather than `docker restart`
+        _power_off("restart-node", cluster, node, ["stop", "-t", "5", node]).inject()
+        _start(cluster, node)
 
     return Fault("restart-node", node, reboot, lambda: None)
 
