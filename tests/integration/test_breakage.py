@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness.cluster import Cluster
-from harness.scenarios import cni, dns, init, services
+from harness.scenarios import cni, dns, init, join, services
 from harness.scenarios.probes import PROBE_LABEL, Probes, apply
 from harness.wait import wait_for
 
@@ -120,6 +120,12 @@ def test_kube_proxy_stopped_on_one_node(broken: Cluster, probes: Probes) -> None
     broken.kubectl("patch", "daemonset", "kube-proxy", "-n", "kube-system", "-p", patch)
     try:
         wait_for(lambda: not _kube_proxy_on(broken, victim), timeout=60, describe=f"kube-proxy gone from {victim}")
+
+        def kube_proxy_check() -> str:  # the join scenario's; the other nodes' pods roll over first
+            message = _failure(lambda: join.assert_kube_proxy_everywhere(broken))
+            return message if f"kube-proxy pod on node(s) ['{victim}']" in message else ""
+
+        wait_for(kube_proxy_check, timeout=60, describe=f"the kube-proxy check failing on {victim} only")
         apply(broken, dns.service("kh-np-break", probes.namespace, {"node": broken.workers[0].name}, type="NodePort"))
         port = int(broken.kubectl("get", "svc", "kh-np-break", "-n", probes.namespace, "-o",
                                   "jsonpath={.spec.ports[0].nodePort}"))  # fmt: skip
