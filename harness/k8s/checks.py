@@ -21,6 +21,11 @@ def _is_ready(node: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
 
 
+def internal_ip(node: dict[str, Any]) -> str:
+    """A Node object's InternalIP address."""
+    return str(next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"))
+
+
 def ready_nodes(kube: Kube) -> dict[str, bool]:
     """Node name -> Ready."""
     return {n["metadata"]["name"]: _is_ready(n) for n in kube.kubectl_json("get", "nodes")["items"]}

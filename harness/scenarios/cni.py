@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from harness.cluster import Cluster
+from harness.k8s.checks import internal_ip
 from harness.paths import reports_root
 from harness.reporting.record import RunRecord
 from harness.scenarios.probes import Pod, Probes, host_of, reply_fields
@@ -91,17 +91,13 @@ def assert_node_to_pod(cluster: Cluster, probes: Probes) -> None:
 
 def assert_pod_to_node(cluster: Cluster, probes: Probes) -> None:
     """From a probe pod, every node's kubelet port (10250) accepts a TCP connection."""
-    nodes = {n["metadata"]["name"]: _internal_ip(n) for n in cluster.kubectl_json("get", "nodes")["items"]}
+    nodes = {n["metadata"]["name"]: internal_ip(n) for n in cluster.kubectl_json("get", "nodes")["items"]}
     src = probes.pods[0]
     script = "; ".join(
         f"nc -z -w 3 {ip} 10250 && echo ok {name} || echo FAIL {name} {ip}" for name, ip in nodes.items()
     )
     failed = [ln for ln in probes.sh(src, script).splitlines() if ln.startswith("FAIL")]
     assert not failed, f"pod {src.name} on {src.node} cannot reach node(s) on port 10250: {failed}"
-
-
-def _internal_ip(node: dict[str, Any]) -> str:
-    return next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
 
 
 def readiness_around_cni(cluster: Cluster) -> dict[str, float]:

@@ -15,6 +15,7 @@ import yaml
 from cryptography import x509
 
 from harness.cluster import Cluster
+from harness.k8s import checks
 from harness.scenarios import pki
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -35,8 +36,7 @@ def cluster_configuration(cluster: Cluster) -> dict[str, Any]:
 
 
 def internal_ip(cluster: Cluster, node: str) -> str:
-    n = cluster.kubectl_json("get", "node", node)
-    return next(a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP")
+    return checks.internal_ip(cluster.kubectl_json("get", "node", node))
 
 
 def assert_certificates(cluster: Cluster, node: str) -> None:

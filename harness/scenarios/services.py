@@ -11,6 +11,7 @@ import yaml
 
 from harness.cluster import Cluster
 from harness.exec import Cmd
+from harness.k8s.checks import internal_ip
 from harness.scenarios.probes import Probes, host_of, reply_fields
 
 
@@ -20,9 +21,9 @@ def kube_proxy_mode(cluster: Cluster) -> str:
 
 
 def node_ips(cluster: Cluster) -> dict[str, str]:
+    mine = {x.name for x in cluster.all_nodes}
     items = cluster.kubectl_json("get", "nodes")["items"]
-    return {n["metadata"]["name"]: next(a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP")
-            for n in items if n["metadata"]["name"] in {x.name for x in cluster.all_nodes}}  # fmt: skip
+    return {n["metadata"]["name"]: internal_ip(n) for n in items if n["metadata"]["name"] in mine}
 
 
 def _kube_proxy_hint(cluster: Cluster, node: str) -> str:
