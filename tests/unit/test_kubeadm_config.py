@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from harness.providers.kubeadm.config import (
+    CONTROLLER_MANAGER_CLIENT,
     CRI_SOCKET,
     KUBEADM_API,
     KubeadmInputs,
@@ -236,7 +237,8 @@ def test_rendered_patches_keep_generated_fields() -> None:
 # -- failover patches end up in the config ---------------------------------------------------------
 
 FAST_APISERVER = args(("default-not-ready-toleration-seconds", "5"), ("default-unreachable-toleration-seconds", "5"))
-FAST_CONTROLLER_MANAGER = args(("node-monitor-grace-period", "10s"), ("node-monitor-period", "2s"))
+CLIENT = [{"name": k, "value": v} for k, v in CONTROLLER_MANAGER_CLIENT.items()]
+FAST_CONTROLLER_MANAGER = CLIENT + args(("node-monitor-grace-period", "10s"), ("node-monitor-period", "2s"))
 
 
 def test_fast_failover_becomes_extra_args() -> None:
@@ -250,7 +252,14 @@ def test_fast_failover_becomes_extra_args() -> None:
 def test_default_failover_adds_no_extra_args() -> None:
     cluster = by_kind(patches=failover_patches(Failover()))["ClusterConfiguration"]
     assert "extraArgs" not in cluster["apiServer"]
-    assert "controllerManager" not in cluster
+    assert cluster["controllerManager"] == {"extraArgs": CLIENT}
+
+
+def test_controller_manager_client_limits_raised_and_patchable() -> None:
+    assert CONTROLLER_MANAGER_CLIENT == {"kube-api-qps": "100", "kube-api-burst": "200"}
+    upstream = "kind: ClusterConfiguration\ncontrollerManager:\n  extraArgs:\n  - {name: kube-api-qps, value: '20'}\n"
+    cluster = by_kind(patches=[upstream])["ClusterConfiguration"]
+    assert cluster["controllerManager"]["extraArgs"] == args(("kube-api-qps", "20"), ("kube-api-burst", "200"))
 
 
 def test_later_patch_overrides_failover_arg_by_name() -> None:
