@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from harness.errors import UsageError
+from harness.providers.patches import KUBEADM_PATCHES_DIR
 
 
 def cgroup_v1_host() -> bool:
@@ -49,8 +50,12 @@ def render(
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def from_spec(spec: Any, cgroup_v1: bool | None = None) -> str:
-    """kind config for a ClusterSpec: topology, networking, kubeadm patches, kubelet extra args."""
+def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None = None) -> str:
+    """kind config for a ClusterSpec: topology, networking, kubeadm patches, kubelet extra args.
+
+    ``patches_dir``: a host directory of kubeadm patch targets (harness.providers.patches), mounted
+    read-only on the control planes where ``kubeadm init --patches`` reads it.
+    """
     net = spec.networking
     text = render(spec.control_planes, spec.workers, net.pod_subnet, net.service_subnet, cgroup_v1,
                   disable_default_cni=net.cni != "default", kube_proxy_mode=net.kube_proxy_mode)  # fmt: skip
@@ -62,6 +67,10 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None) -> str:
         args = [{"name": k, "value": v} for k, v in spec.kubelet_extra_args.items()]
         for kind in ("InitConfiguration", "JoinConfiguration"):
             patches.append(yaml.safe_dump({"kind": kind, "nodeRegistration": {"kubeletExtraArgs": args}}))
+    if patches_dir:
+        mount = {"hostPath": str(patches_dir), "containerPath": KUBEADM_PATCHES_DIR, "readOnly": True}
+        doc["nodes"] = [{**n, "extraMounts": [mount]} if n["role"] == "control-plane" else n for n in doc["nodes"]]
+        patches.append(f"kind: InitConfiguration\npatches:\n  directory: {KUBEADM_PATCHES_DIR}\n")
     patches += list(spec.all_kubeadm_patches())  # the spec's patches (user's last) have the last word
     if patches:
         doc["kubeadmConfigPatches"] = patches

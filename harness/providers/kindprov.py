@@ -15,6 +15,7 @@ from harness.providers.base import labels
 from harness.providers.common import resolve_image
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm import flow
+from harness.providers.patches import host_patches_dir
 
 KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 KIND_ROLE_LABEL = "io.x-k8s.kind.role"
@@ -32,7 +33,7 @@ def create(ctx: Context) -> None:
     """``kind create cluster`` on a labelled network of its own (KIND_EXPERIMENTAL_DOCKER_NETWORK)."""
     cluster: Cluster = ctx.data["cluster"]
     config = Path(ctx.record.dir) / "kind.yaml"
-    config.write_text(kindconfig.from_spec(ctx.data["spec"]))
+    config.write_text(kindconfig.from_spec(ctx.data["spec"], patches_dir=host_patches_dir()))
     ctx.say(config.read_text())
     dockerapi.create_network(network_name(cluster.name), labels(cluster.name, cluster.run_id))
     cluster.kubeconfig = str((Path(ctx.record.dir) / "kubeconfig").resolve())

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from harness.providers import kindconfig
+from harness.providers.patches import KUBEADM_PATCH_FILES, KUBEADM_PATCHES_DIR, host_patches_dir
 from harness.spec import Failover, failover_patches, feature_gate_patches, spec_from_kwargs
 
 pytestmark = pytest.mark.unit
@@ -115,3 +116,22 @@ def test_all_patches_together() -> None:
     assert [p for p in got if p in spec_patches] == spec_patches
     extra = [p["kind"] for p in got[1:] if p not in spec_patches]
     assert extra == ["ClusterConfiguration", "InitConfiguration", "JoinConfiguration"]  # DNS, kubelet args
+
+
+def test_patches_dir_mounted_on_control_planes_before_user_patches(tmp_path: Path) -> None:
+    spec = spec_from_kwargs(control_planes=2, workers=1, kubeadm_patches=[USER_PATCH])
+    doc = yaml.safe_load(kindconfig.from_spec(spec, cgroup_v1=False, patches_dir=tmp_path))
+    mount = {"hostPath": str(tmp_path), "containerPath": KUBEADM_PATCHES_DIR, "readOnly": True}
+    assert [n.get("extraMounts") for n in doc["nodes"]] == [[mount], [mount], None]
+    assert patches(doc) == [{"kind": "InitConfiguration", "patches": {"directory": KUBEADM_PATCHES_DIR}}, USER_PATCH]
+
+
+def test_host_patches_dir_is_named_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBE_HARNESS_CACHE", str(tmp_path))
+    first = host_patches_dir()
+    assert {p.name: p.read_text() for p in first.iterdir()} == KUBEADM_PATCH_FILES
+    assert host_patches_dir() == first  # made once
+    monkeypatch.setitem(KUBEADM_PATCH_FILES, "x.yaml", "a: 1\n")
+    second = host_patches_dir()
+    assert second != first and (second / "x.yaml").read_text() == "a: 1\n"
+    assert sorted(p.name for p in (tmp_path / "kubeadm-patches").iterdir()) == sorted([first.name, second.name])

@@ -26,23 +26,10 @@ from harness.phases.engine import Context
 from harness.providers import dockerapi
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm import config, loadbalancer, nodes
+from harness.providers.patches import KUBEADM_PATCH_FILES, KUBEADM_PATCHES_DIR
 from harness.wait import wait_for
 
 CONFIG_PATH = "/etc/kube-harness/kubeadm.yaml"
-PATCHES_DIR = "/etc/kube-harness/kubeadm-patches"
-# kubeadm's corednsdeployment patch target: CoreDNS reports ready within 2 s of being ready instead
-# of up to 10 s (its probe period), for test clusters that wait on DNS again and again.
-COREDNS_PATCH = (
-    "corednsdeployment+strategic.yaml",
-    """spec:
-  template:
-    spec:
-      containers:
-      - name: coredns
-        readinessProbe:
-          periodSeconds: 2
-""",
-)
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
 INIT_PHASES = [  # `kubeadm init phase ...` in kubeadm's own order (preflight runs as its own phase)
     "certs all", "kubeconfig all", "etcd local", "control-plane all", "kubelet-start", "wait-control-plane",
@@ -96,14 +83,16 @@ def configure(ctx: Context) -> None:
         advertise_address=first.ip, token=token, certificate_key=ctx.data["certificate_key"], cert_sans=sans,
         pod_subnet=net.pod_subnet, service_subnet=net.service_subnet, dns_domain=net.dns_domain,
         kube_proxy_mode=net.kube_proxy_mode, cgroup_v1=not Path("/sys/fs/cgroup/cgroup.controllers").exists(),
-        kubelet_extra_args=dict(spec.kubelet_extra_args), patches=spec.all_kubeadm_patches(), patches_dir=PATCHES_DIR,
+        kubelet_extra_args=dict(spec.kubelet_extra_args), patches=spec.all_kubeadm_patches(),
+        patches_dir=KUBEADM_PATCHES_DIR,
     )  # fmt: skip
     text = config.render(inp)
     ctx.say(text)
     for cp in cluster.control_planes:
         node = ContainerNode(cp.name, cp.role)
         node.write_file(CONFIG_PATH, text, "0600")
-        node.write_file(f"{PATCHES_DIR}/{COREDNS_PATCH[0]}", COREDNS_PATCH[1])
+        for name, patch in KUBEADM_PATCH_FILES.items():
+            node.write_file(f"{KUBEADM_PATCHES_DIR}/{name}", patch)
     cluster.save()
 
 
