@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.errors import HostError, UsageError
 from harness.exec import Cmd
 from harness.images import cni, components, gobuild, node, oci, pieces
-from harness.images.cache import hash_file, hash_tree, key
+from harness.images.cache import DigestMemo, hash_tree, key
 from harness.images.rootfs import debian_mirror
 from harness.images.versions import ImageSet, KubeVersion, image_set, parse_kubeadm_constants, parse_version
 from harness.paths import cache_root
@@ -100,9 +100,12 @@ class NodeParts:
     def key(self, preload: list[Path]) -> str:
         files = [self.inputs.kube_bin, self.inputs.coredns, self.inputs.flanneld, self.flannel_cni, self.inputs.pause,
                  self.inputs.echo, self.inputs.userland_tar, self.rootfs.parent / "inputs.json"]  # fmt: skip
-        return key("node", version=self.version.text, images=self.images.names(), cni=self.cni_manifest,
-                   files=hash_tree(node.FILES_DIR), pieces=[_digest(p) for p in files],
-                   preload=[hash_file(p) for p in preload])  # fmt: skip
+        memo = DigestMemo()
+        build_key = key("node", version=self.version.text, images=self.images.names(), cni=self.cni_manifest,
+                        files=hash_tree(node.FILES_DIR), pieces=[memo.digest(p) for p in files],
+                        preload=[memo.file(p) for p in preload])  # fmt: skip
+        memo.save()
+        return build_key
 
 
 def build_parts(version: KubeVersion, opts: BuildOptions, progress: Progress) -> NodeParts:
@@ -144,10 +147,6 @@ def _override(kube_bin: Path, opts: BuildOptions) -> Path:
         if path:
             shutil.copy2(path, out / name)
     return out
-
-
-def _digest(path: Path) -> str:
-    return hash_tree(path) if path.is_dir() else hash_file(path)
 
 
 def _assemble(tag: str, build_key: str, parts: NodeParts, opts: BuildOptions, progress: Progress) -> None:

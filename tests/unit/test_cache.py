@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.images.cache import Artifact, hash_tree, key
+from harness.images.cache import Artifact, DigestMemo, hash_file, hash_tree, key
 from harness.paths import cache_root
 
 pytestmark = pytest.mark.unit
@@ -110,3 +110,28 @@ def test_hash_tree_excludes_only_below_root(tmp_path: Path, write_file: Callable
     before = hash_tree(root)
     (root / "go.mod").write_text("module b\n")
     assert hash_tree(root) != before
+
+
+def test_digest_memo_equals_plain_hashes_and_persists(tree: Path, tmp_path: Path) -> None:
+    memo_file = tmp_path / "digests.json"
+    memo = DigestMemo(memo_file)
+    go_mod = tree / "go.mod"
+    assert memo.digest(tree) == hash_tree(tree)
+    assert memo.digest(go_mod) == hash_file(go_mod)
+    memo.save()
+    again = DigestMemo(memo_file)
+    assert str(go_mod.resolve()) in again.entries
+    assert again.digest(tree) == hash_tree(tree) and not again.changed  # answered from the memo
+
+
+def test_digest_memo_rehashes_a_changed_file(tree: Path, tmp_path: Path) -> None:
+    memo = DigestMemo(tmp_path / "digests.json")
+    go_mod = tree / "go.mod"
+    before = memo.file(go_mod)
+    go_mod.write_text("module k8s.io/kubernetes // a different size\n")
+    assert memo.file(go_mod) == hash_file(go_mod) != before
+
+
+def test_digest_memo_ignores_a_broken_memo_file(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "digests.json").write_text("{not json")
+    assert DigestMemo(tmp_path / "digests.json").digest(tree) == hash_tree(tree)
