@@ -112,6 +112,7 @@ def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
     folder = Path(item.config.getoption("artifacts_dir")) / f"session-{session_id()}" / "bundles" / safe
     namespaces = [item.stash[NAMESPACE_KEY]] if NAMESPACE_KEY in item.stash else []
     path = collect(test_cluster, folder, namespaces)
+    (path / "failure.txt").write_text(f"{item.nodeid}\n\n{report.longreprtext}\n")  # what failed, with the bundle
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
     report.sections.append(("kube-harness failure bundle", f"{path}\n" + "\n".join(f"  {f}" for f in files)))
     item.user_properties.append(("kube_harness_bundle", str(path)))

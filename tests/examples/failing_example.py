@@ -5,8 +5,8 @@ Run it to see the failure bundle the plugin attaches to a failing test's report:
     ./dev pytest tests/examples/failing_example.py -rA
 
 The report gets a "kube-harness failure bundle" section listing the files written under
-reports/session-<id>/bundles/<test>/ (node journals, kubeadm phase logs, pod logs, events, YAML,
-iptables/nft rules, resolv.conf).
+reports/session-<id>/bundles/<test>/ (failure.txt with the failure as pytest reports it, node
+journals, kubeadm phase logs, pod logs, events, YAML, iptables/nft rules, resolv.conf).
 """
 
 from __future__ import annotations

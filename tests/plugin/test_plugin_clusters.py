@@ -73,8 +73,9 @@ def test_failing_test_gets_a_failure_bundle(pytester: pytest.Pytester, node_imag
     bundles = list((pytester.path / "artifacts").glob("session-*/bundles/*"))
     assert len(bundles) == 1
     files = {str(p.relative_to(bundles[0])) for p in bundles[0].rglob("*") if p.is_file()}
-    for expected in ("nodes.yaml", "events-all.txt", "namespaces/kube-system/events.txt"):
+    for expected in ("failure.txt", "nodes.yaml", "events-all.txt", "namespaces/kube-system/events.txt"):
         assert expected in files
+    assert "test_failing_example.py" in (bundles[0] / "failure.txt").read_text()
     assert any(f.endswith("journal-kubelet.log") for f in files)
     assert any(f.endswith("iptables-save.txt") for f in files)
     assert any(f.startswith("create-phases/") for f in files)
