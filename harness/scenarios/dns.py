@@ -122,20 +122,14 @@ def assert_dns_policies(cluster: Cluster, probes: Probes, default_pod: str, none
     assert not problems, "kubelet applies dnsPolicy wrongly:\n" + "\n".join(problems)
 
 
-def query_log(cluster: Cluster, since: str, token: str) -> list[str]:
-    """Names CoreDNS logged (``log`` plugin) containing ``token``, in time order across replicas."""
-    out = cluster.kubectl("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--timestamps",
-                          f"--since-time={since}", "--tail=-1", "--max-log-requests=10")  # fmt: skip
-    entries = []
-    for line in out.splitlines():
-        m = re.search(r'"(\w+) IN (\S+) ', line)
-        if m and token in m.group(2) and m.group(1) == "A":
-            entries.append((line.split()[0], m.group(2)))
-    names: list[str] = []
-    for _, name in sorted(entries):
-        if not names or names[-1] != name:
-            names.append(name)
-    return names
+def query_log(cluster: Cluster, since: str, token: str) -> set[str]:
+    """A-record names CoreDNS logged (``log`` plugin) since ``since`` that contain ``token``.
+
+    A set, not a sequence: under load CoreDNS can log two queries sent a millisecond apart in
+    swapped order, so the scenario proves the order by which names were asked at all."""
+    out = cluster.kubectl("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", f"--since-time={since}",
+                          "--tail=-1", "--max-log-requests=10")  # fmt: skip
+    return {m.group(1) for m in re.finditer(r'"A IN (\S+) ', out) if token in m.group(1)}
 
 
 def time_until(probes: Probes, pod: Pod, name: str, present: bool, limit: float = 60) -> float:
@@ -156,11 +150,17 @@ def corefile(cluster: Cluster) -> str:
     return str(cluster.kubectl_json("get", "configmap", "coredns", "-n", "kube-system")["data"]["Corefile"])
 
 
-def set_corefile(cluster: Cluster, text: str, replicas: int | None = None) -> None:
-    """Replace the Corefile (and the replica count), then restart CoreDNS and wait for the rollout."""
+def set_corefile(cluster: Cluster, text: str, replicas: int | None = None, old_gone: bool = True) -> None:
+    """Replace the Corefile (and the replica count), then restart CoreDNS and wait for the rollout.
+
+    ``old_gone``: also wait until the old pods are deleted. A stopping CoreDNS keeps answering with
+    its old Corefile for its lame-duck period (5 s), so queries right after the rollout can reach it."""
+    old = cluster.kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns", "-o", "name").split()
     patch = json.dumps({"data": {"Corefile": text}})
     cluster.kubectl("patch", "configmap", "coredns", "-n", "kube-system", "--type=merge", "-p", patch)
     if replicas is not None:
         cluster.kubectl("scale", "deployment/coredns", "-n", "kube-system", f"--replicas={replicas}")
     cluster.kubectl("rollout", "restart", "deployment/coredns", "-n", "kube-system")
     cluster.kubectl("rollout", "status", "deployment/coredns", "-n", "kube-system", "--timeout=120s")
+    if old_gone and old:
+        cluster.kubectl("wait", "--for=delete", "-n", "kube-system", "--timeout=60s", *old)

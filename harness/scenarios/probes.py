@@ -15,7 +15,8 @@ from typing import Any
 from harness.images.components import TEST_IMAGE
 from harness.k8s.checks import Kube
 
-PROBE_LABEL = "kube-harness.io/probe"
+PROBE_LABEL = "kube-harness.io/probe"  # the probe pods only: the scenarios' Services select it
+SCENARIO_POD_LABEL = "kube-harness.io/scenario-pod"  # every pod pod_manifest makes
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def pod_manifest(name: str, namespace: str, node: str | None, labels: dict[str, 
     if node:  # pinned probes stay on their node whatever its taints; others are scheduled normally
         body = {"nodeName": node, "tolerations": [{"operator": "Exists"}], **body}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
-            "labels": {PROBE_LABEL: "true", **labels}}, "spec": body}  # fmt: skip
+            "labels": {SCENARIO_POD_LABEL: "true", **labels}}, "spec": body}  # fmt: skip
 
 
 def apply(kube: Kube, *objects: dict[str, Any]) -> None:
@@ -71,7 +72,8 @@ class Probes:
         workers = [n for n in nodes if "control-plane" not in n] or nodes
         placement = [(f"probe-{n.rsplit('-', 1)[-1]}", n) for n in nodes]
         placement += [(f"probe-{workers[0].rsplit('-', 1)[-1]}-{i + 2}", workers[0]) for i in range(extra)]
-        apply(kube, *[pod_manifest(name, namespace, node, {"node": node}) for name, node in placement])
+        apply(kube, *[pod_manifest(name, namespace, node, {PROBE_LABEL: "true", "node": node})
+                      for name, node in placement])  # fmt: skip
         wait_ready(kube, namespace, PROBE_LABEL)
         return cls(kube, namespace, sorted(pods(kube, namespace, PROBE_LABEL), key=lambda p: p.name))
 
