@@ -65,8 +65,12 @@ def _printer(progress: Progress) -> Callable[[PhaseRecord], None]:
 
 
 def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased: bool = False,
-                   progress: Progress | None = None, kubeconfig: Path | None = None) -> Cluster:  # fmt: skip
-    """Make a cluster from ``spec``; returns its handle (state saved; kubeconfig under the run dir)."""
+                   progress: Progress | None = None, kubeconfig: Path | None = None,
+                   background_until: Callable[[], bool] | None = None) -> Cluster:  # fmt: skip
+    """Make a cluster from ``spec``; returns its handle (state saved; kubeconfig under the run dir).
+
+    ``background_until``: make it in the background (its nodes get a small CPU share, see
+    ``harness.providers.priority``) until it is ready or this returns True."""
     progress = progress or Progress()
     prov = provider_for(provider, phased)
     if kubeconfig is not None and provider != "existing":
@@ -86,8 +90,14 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased
     cluster.save()
     progress.say(f"==> creating cluster {name} with {provider} (run {run_id}, record {record.path})")
     ctx = Context(record, keep=keep, data={"cluster": cluster, "spec": spec, "kubeconfig": kubeconfig})
+    lowered: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if background_until:
+        from harness.providers import priority
+
+        lowered = priority.background(name, background_until)
     try:
-        Engine(prov.plan(spec, name), on_phase=_printer(progress)).run(ctx)
+        with lowered:
+            Engine(prov.plan(spec, name), on_phase=_printer(progress)).run(ctx)
     except BaseException:
         if keep:
             cluster.status = "failed"

@@ -20,7 +20,8 @@ def _probe_namespaces() -> Iterator[list[tuple[Cluster, str]]]:
     made: list[tuple[Cluster, str]] = []
     yield made
     for cluster, namespace in made:  # shared clusters may outlive the session (--reuse-cluster)
-        cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
+        if cluster.state_path.exists():  # not released already (after its last test)
+            cluster.kubectl("delete", "namespace", namespace, "--wait=false", "--ignore-not-found", check=False)
 
 
 def _probes(cluster: Cluster, made: list[tuple[Cluster, str]], role: str, nodes: list[str], extra: int) -> Probes:

@@ -7,6 +7,7 @@ import pytest
 
 from harness.cluster import Cluster
 from harness.scenarios import init
+from harness.wait import eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -25,8 +26,10 @@ def test_kubeconfigs_point_at_the_right_endpoint(cluster: Cluster) -> None:
 
 @pytest.mark.usefixtures("node_access")
 def test_static_pod_manifests_and_mirror_pods(cluster: Cluster) -> None:
+    # a cluster is ready once its nodes and CoreDNS are: a mirror pod may still wait for its first
+    # successful readiness probe (kube-scheduler's runs every 10 s) when this test runs first
     for cp in cluster.control_planes:
-        init.assert_static_pods(cluster, cp.name)
+        eventually(lambda name=cp.name: init.assert_static_pods(cluster, name), timeout=30)
 
 
 def test_livez_and_readyz(cluster: Cluster) -> None:

@@ -21,7 +21,8 @@ from harness.errors import HarnessError
 from harness.pytest_plugin import markers
 from harness.pytest_plugin.fixtures import (
     NAMESPACE_KEY,
-    _prefetch_shared_clusters,
+    POOL_KEY,
+    _shared_clusters,
     cluster,
     cluster_factory,
     cluster_kubeconfig,
@@ -39,7 +40,7 @@ from harness.pytest_plugin.options import add_options, resolve_options
 from harness.pytest_plugin.session import session_dir, session_id, start_session
 
 __all__ = [
-    "_prefetch_shared_clusters",
+    "_shared_clusters",
     "cluster",
     "cluster_factory",
     "cluster_kubeconfig",
@@ -76,6 +77,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if markers.uses_cluster(item) and item.get_closest_marker("cluster") is None:
             item.add_marker(pytest.mark.cluster)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """After a test's teardown: release its shared cluster if no other test of the session wants it."""
+    try:
+        return (yield)
+    finally:
+        if POOL_KEY in item.config.stash:
+            item.config.stash[POOL_KEY].test_done(item.nodeid)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -121,14 +132,19 @@ def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The controller (or pytest without xdist) deletes the session's shared clusters, unless kept."""
     config = session.config
+    if POOL_KEY in config.stash:
+        config.stash[POOL_KEY].join()  # clusters released early by this process
     if _is_xdist_worker(config) or config.getoption("keep_cluster") or config.getoption("reuse_cluster"):
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     from harness.lifecycle import delete_cluster
     from harness.pytest_plugin.sharing import Registry
 
     registry = Registry(session_dir())
     if not registry.path.exists():
         return
-    for name in registry.names():
-        delete_cluster(name)
+    names = registry.names()
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        list(pool.map(delete_cluster, names))
     registry.clear()

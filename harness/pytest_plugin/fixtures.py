@@ -62,54 +62,101 @@ def cluster_spec(pytestconfig: pytest.Config, node_image: str) -> ClusterSpec:
 
 
 class Pool:
-    """This worker's view of the session's shared clusters."""
+    """This worker's view of the session's shared clusters.
 
-    def __init__(self, registry: Registry, kubeconfig: Path | None, reuse: str | None = None) -> None:
-        self.registry, self.kubeconfig, self.reuse = registry, kubeconfig, reuse
+    ``plan`` (test node id -> cluster key, for every test of the session that wants a shared
+    cluster) lets ``test_done`` release a cluster as soon as its last test has ended, in a thread."""
+
+    def __init__(self, registry: Registry, kubeconfig: Path | None, reuse: str | None = None,
+                 keep: bool = False) -> None:  # fmt: skip
+        self.registry, self.kubeconfig, self.reuse, self.keep = registry, kubeconfig, reuse, keep
         self.local: dict[str, Cluster] = {}
+        self.plan: dict[str, str] = {}
+        self.releasing: list[threading.Thread] = []
 
-    def shared(self, provider: str, spec: ClusterSpec) -> Cluster:
+    def shared(self, provider: str, spec: ClusterSpec, background: bool = False) -> Cluster:
+        """The shared cluster for (provider, spec); ``background``: made ahead of need, yielding the
+        CPU (see harness.providers.priority) until it is ready or a test asks for it."""
         if self.reuse:
             return Cluster.load(self.reuse)
         key = cluster_key(provider, spec)
         if key not in self.local:
+            if not background:
+                self.registry.wanted_now(key)
 
             def make() -> Cluster:
-                return create_cluster(spec, provider=provider, progress=Progress(tick=60), kubeconfig=self.kubeconfig)
+                until = (lambda: self.registry.is_wanted_now(key)) if background else None
+                return create_cluster(spec, provider=provider, progress=Progress(tick=60), kubeconfig=self.kubeconfig,
+                                      background_until=until)  # fmt: skip
 
             self.local[key] = self.registry.acquire(key, xdist_worker(), make)
         return self.local[key]
+
+    def test_done(self, nodeid: str) -> None:
+        key = self.plan.get(nodeid)
+        if key is None or self.keep or self.reuse:
+            return
+        name = self.registry.finished(key, nodeid, sum(k == key for k in self.plan.values()))
+        if name:
+            self.local.pop(key, None)
+            thread = threading.Thread(target=_delete_quietly, args=(name,), name=f"kube-harness-release-{name}")
+            thread.start()
+            self.releasing.append(thread)
+
+    def join(self) -> None:
+        for thread in self.releasing:
+            thread.join()
+
+
+def _delete_quietly(name: str) -> None:
+    with contextlib.suppress(Exception):  # the session's end and `kube-harness gc` remove what is left
+        delete_cluster(name)
+
+
+POOL_KEY = pytest.StashKey[Pool]()
 
 
 @pytest.fixture(scope="session")
 def cluster_pool(pytestconfig: pytest.Config, cluster_kubeconfig: Path | None) -> Pool:
     """The session's shared clusters (``--reuse-cluster NAME`` attaches every test to a kept one)."""
-    return Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("reuse_cluster"))
+    pool = Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("reuse_cluster"),
+                keep=bool(pytestconfig.getoption("keep_cluster")))  # fmt: skip
+    pytestconfig.stash[POOL_KEY] = pool
+    return pool
+
+
+def shared_plan(items: list[pytest.Item], spec: ClusterSpec, provider: str) -> dict[str, tuple[str, markers.Request]]:
+    """node id -> (cluster key, request) of every test that wants a shared cluster."""
+    plan = {}
+    for item in items:
+        if markers.uses_cluster(item) and not item.get_closest_marker("disruptive"):
+            with contextlib.suppress(Exception):  # misuse is reported by the test itself
+                want = markers.request_for(item, spec, provider)
+                plan[item.nodeid] = (cluster_key(want.provider, want.spec), want)
+    return plan
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _prefetch_shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Under xdist, worker N starts making every N-th shared cluster the session needs at once, in
-    a thread, so different clusters come up side by side instead of when a test first asks."""
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    items = [i for i in request.session.items if markers.uses_cluster(i) and not i.get_closest_marker("disruptive")]
-    if count < 2 or not items or request.config.getoption("reuse_cluster"):
+def _shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Plans the session's shared clusters (which tests want which, so each is released after its
+    last test). Under xdist, worker N also starts making every N-th of them at once, in a thread,
+    so different clusters come up side by side instead of when a test first asks; all but the
+    first (the one the first tests want) in the background."""
+    if not any(markers.uses_cluster(i) for i in request.session.items) or request.config.getoption("reuse_cluster"):
         yield
         return
     pool: Pool = request.getfixturevalue("cluster_pool")
     spec, provider = request.getfixturevalue("cluster_spec"), request.getfixturevalue("cluster_provider")
-    wanted: dict[str, markers.Request] = {}
-    for item in items:
-        with contextlib.suppress(Exception):  # misuse is reported by the test itself
-            want = markers.request_for(item, spec, provider)
-            wanted.setdefault(cluster_key(want.provider, want.spec), want)
-    index = int(re.sub(r"\D", "", xdist_worker()) or 0)
-    mine = list(wanted.values())[index::count]
+    plan = shared_plan(request.session.items, spec, provider)
+    pool.plan = {nodeid: key for nodeid, (key, _) in plan.items()}
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    wanted = list({key: want for key, want in plan.values()}.values())
+    mine = wanted[int(re.sub(r"\D", "", xdist_worker()) or 0) :: count] if count > 1 else []
 
     def make() -> None:
         for want in mine:
             with contextlib.suppress(Exception):  # the tests that need it report the error
-                pool.shared(want.provider, want.spec)
+                pool.shared(want.provider, want.spec, background=want is not wanted[0])
 
     thread = threading.Thread(target=make, name="kube-harness-prefetch", daemon=True)
     thread.start()

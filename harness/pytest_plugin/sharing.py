@@ -8,6 +8,10 @@ process that is not an xdist worker (the controller, or pytest itself without xd
 registered cluster at session end, after all workers are done: a worker that finishes early never
 pulls a cluster away from the others. A creation that failed is recorded too, so the other
 workers fail fast with the same error instead of trying again.
+
+Every worker knows the whole collection, so it knows how many tests want each cluster; each test
+that ends is entered in the registry, and the worker that ends the last one is told to release
+the cluster at once (``finished``) instead of leaving it idle, burning CPU, until the session ends.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ class Registry:
         with self._key_lock(key):
             with self._global():
                 entry = self._read().get(key)
-            if entry is None:
+            if entry is None or entry.get("released"):
                 try:
                     cluster = create()
                 except BaseException as exc:
@@ -87,9 +91,31 @@ class Registry:
             doc[key] = entry
             self._write(doc)
 
+    def wanted_now(self, key: str) -> None:
+        """A test is waiting for cluster ``key``: a background creation of it stops yielding the CPU."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / f"kube-harness-wanted-{key}").touch()
+
+    def is_wanted_now(self, key: str) -> bool:
+        return (self.root / f"kube-harness-wanted-{key}").exists()
+
+    def finished(self, key: str, nodeid: str, total: int) -> str | None:
+        """Enter the end of test ``nodeid`` on cluster ``key``, one of ``total`` tests wanting it;
+        the cluster's name when that was the last one (it is then marked released), else None."""
+        with self._key_lock(key), self._global():
+            doc = self._read()
+            entry = doc.get(key)
+            if not entry or "name" not in entry or entry.get("released"):
+                return None
+            entry["done"] = sorted({*entry.get("done", []), nodeid})
+            entry["released"] = len(entry["done"]) >= total
+            self._write(doc)
+            return str(entry["name"]) if entry["released"] else None
+
     def names(self) -> list[str]:
+        """The registered clusters not released yet (the session's end deletes them)."""
         with self._global():
-            return [e["name"] for e in self._read().values() if "name" in e]
+            return [e["name"] for e in self._read().values() if "name" in e and not e.get("released")]
 
     def clear(self) -> None:
         with self._global():

@@ -62,12 +62,30 @@ def test_xdist_workers_share_one_cluster_and_disruptive_gets_its_own(
     assert not leftovers, f"clusters left after the session: {leftovers}"
 
 
+RELEASED_AFTER = """
+import os, time
+from harness.providers import dockerapi
+from harness.providers.base import LABEL_SESSION
+
+def test_cluster_released_after_its_last_test():
+    session, deadline = os.environ["KUBE_HARNESS_SESSION"], time.monotonic() + 120
+    while True:
+        live = [n for n, labels in dockerapi.labelled_clusters().items() if labels.get(LABEL_SESSION) == session]
+        if not live or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert not live, f"the cluster outlived the last test that wanted it: {live}"
+"""
+
+
 def test_failing_test_gets_a_failure_bundle(pytester: pytest.Pytester, node_image: str) -> None:
+    """...and the cluster, which no later test wants, is released before the session ends."""
     example = Path(__file__).parent.parent / "examples" / "failing_example.py"
     shutil.copy(example, pytester.path / "test_failing_example.py")
+    pytester.makepyfile(test_zz_after=RELEASED_AFTER)
     result = pytester.runpytest_subprocess("--node-image", node_image, "-rA", "--artifacts-dir",
                                            str(pytester.path / "artifacts"))  # fmt: skip
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=1, passed=1)
     out = result.stdout.str()
     assert "kube-harness failure bundle" in out
     bundles = list((pytester.path / "artifacts").glob("session-*/bundles/*"))
