@@ -8,11 +8,11 @@ so a kept cluster's mount stays valid whatever a later harness version writes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
+from harness.images.cache import key
 from harness.paths import cache_root
 
 KUBEADM_PATCHES_DIR = "/etc/kube-harness/kubeadm-patches"
@@ -32,10 +32,7 @@ KUBEADM_PATCH_FILES = {
 
 def host_patches_dir() -> Path:
     """``<cache>/kubeadm-patches/<content hash>`` holding KUBEADM_PATCH_FILES (made once, atomically)."""
-    h = hashlib.sha256()
-    for name, text in sorted(KUBEADM_PATCH_FILES.items()):
-        h.update(name.encode() + b"\0" + text.encode() + b"\0")
-    path = cache_root() / "kubeadm-patches" / h.hexdigest()[:16]
+    path = cache_root() / "kubeadm-patches" / key("kubeadm-patches", files=KUBEADM_PATCH_FILES)
     if not path.is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=".tmp-"))
