@@ -60,6 +60,8 @@ def kind_nodes(name: str) -> list[NodeInfo]:
 
 def delete_cluster(name: str) -> list[str]:
     Cmd([_kind(), "delete", "cluster", "--name", name], timeout=300).run(check=False)
+    for c in dockerapi.client().containers.list(all=True, filters={"label": f"{KIND_CLUSTER_LABEL}={name}"}):
+        dockerapi.remove_container(c)  # what kind could not remove (a node Docker could not kill)
     return [f"kind cluster {name}", *dockerapi.remove_cluster(name)]
 
 
