@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from harness.spec.failover import Failover, failover_patches
 from harness.spec.load import dump_spec, load_spec, spec_error, spec_from_dict, spec_from_kwargs
-from harness.spec.model import DEFAULT_KUBERNETES_VERSION, ClusterSpec, Networking, feature_gate_patches
+from harness.spec.model import DEFAULT_KUBERNETES_VERSION, ClusterSpec, Networking, etcd_patches, feature_gate_patches
 
 __all__ = [
     "DEFAULT_KUBERNETES_VERSION",
@@ -18,6 +18,7 @@ __all__ = [
     "Failover",
     "Networking",
     "dump_spec",
+    "etcd_patches",
     "failover_patches",
     "feature_gate_patches",
     "load_spec",

@@ -163,6 +163,7 @@ class ClusterSpec(BaseModel):
     feature_gates: dict[str, bool] = Field(default_factory=dict)
     kubelet_extra_args: dict[str, str] = Field(default_factory=dict)
     failover: Failover = Field(default_factory=Failover)
+    etcd_fsync: bool = False
 
     @field_validator("name")
     @classmethod
@@ -238,8 +239,21 @@ class ClusterSpec(BaseModel):
         return parse_version(self.kubernetes_version)
 
     def all_kubeadm_patches(self) -> list[str]:
-        """Generated patches (failover, feature gates) first, then the user's, which thus have the last word."""
-        return failover_patches(self.failover) + feature_gate_patches(self.feature_gates) + list(self.kubeadm_patches)
+        """Generated patches (etcd, failover, feature gates) first, then the user's, which thus have the last word."""
+        generated = etcd_patches(self.etcd_fsync) + failover_patches(self.failover)
+        return generated + feature_gate_patches(self.feature_gates) + list(self.kubeadm_patches)
+
+
+def etcd_patches(fsync: bool) -> list[str]:
+    """Without ``etcd_fsync``, etcd runs with ``--unsafe-no-fsync``: its writes reach the page cache,
+    which outlives etcd, its container and a node restart, and are lost only if the host crashes.
+    Each fsync cost a journal commit on the host disk: ~4 % of a core per idle cluster (1-2 lease
+    writes a second) and latency on every write of a bring-up."""
+    if fsync:
+        return []
+    cluster = {"apiVersion": KUBEADM_API, "kind": "ClusterConfiguration",
+               "etcd": {"local": {"extraArgs": [{"name": "unsafe-no-fsync", "value": "true"}]}}}  # fmt: skip
+    return [yaml.safe_dump(cluster, sort_keys=False)]
 
 
 def feature_gate_patches(gates: dict[str, bool]) -> list[str]:

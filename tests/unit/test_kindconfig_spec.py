@@ -11,6 +11,7 @@ import yaml
 from harness.providers import kindconfig
 from harness.providers.patches import KUBEADM_PATCH_FILES, KUBEADM_PATCHES_DIR, host_patches_dir
 from harness.spec import Failover, failover_patches, feature_gate_patches, spec_from_kwargs
+from harness.spec.failover import KUBEADM_API
 
 pytestmark = pytest.mark.unit
 
@@ -19,6 +20,9 @@ USER_PATCH = {"kind": "KubeletConfiguration", "maxPods": 50}
 
 
 def kind_config(cgroup_v1: bool | None = False, **spec: Any) -> dict[str, Any]:
+    """kind config of a spec; ``etcd_fsync`` defaults to True here so that the etcd patch, tested on
+    its own, does not show up in every patch list below."""
+    spec.setdefault("etcd_fsync", True)
     doc = yaml.safe_load(kindconfig.from_spec(spec_from_kwargs(**spec), cgroup_v1=cgroup_v1))
     assert (doc["kind"], doc["apiVersion"]) == ("Cluster", "kind.x-k8s.io/v1alpha4")
     return dict(doc)
@@ -38,6 +42,13 @@ def test_default_spec() -> None:
     assert doc["networking"] == {"podSubnet": "10.244.0.0/16", "serviceSubnet": "10.96.0.0/16",
                                  "kubeProxyMode": "iptables"}  # fmt: skip
     assert "kubeadmConfigPatches" not in doc
+
+
+def test_etcd_without_fsync_by_default() -> None:
+    etcd = {"local": {"extraArgs": [{"name": "unsafe-no-fsync", "value": "true"}]}}
+    assert patches(kind_config(etcd_fsync=False)) == [{"apiVersion": KUBEADM_API, "kind": "ClusterConfiguration",
+                                                       "etcd": etcd}]  # fmt: skip
+    assert "kubeadmConfigPatches" not in kind_config(etcd_fsync=True)
 
 
 @pytest.mark.parametrize(("control_planes", "workers"), [(1, 0), (3, 0), (3, 5)])
@@ -119,7 +130,7 @@ def test_all_patches_together() -> None:
 
 
 def test_patches_dir_mounted_on_control_planes_before_user_patches(tmp_path: Path) -> None:
-    spec = spec_from_kwargs(control_planes=2, workers=1, kubeadm_patches=[USER_PATCH])
+    spec = spec_from_kwargs(control_planes=2, workers=1, kubeadm_patches=[USER_PATCH], etcd_fsync=True)
     doc = yaml.safe_load(kindconfig.from_spec(spec, cgroup_v1=False, patches_dir=tmp_path))
     mount = {"hostPath": str(tmp_path), "containerPath": KUBEADM_PATCHES_DIR, "readOnly": True}
     assert [n.get("extraMounts") for n in doc["nodes"]] == [[mount], [mount], None]

@@ -13,6 +13,7 @@ from harness.spec import (
     Failover,
     Networking,
     dump_spec,
+    etcd_patches,
     failover_patches,
     feature_gate_patches,
     load_spec,
@@ -44,7 +45,9 @@ def test_defaults() -> None:
     assert (spec.networking.pod_subnet, spec.networking.service_subnet) == ("10.244.0.0/16", "10.96.0.0/16")
     assert (spec.networking.kube_proxy_mode, spec.networking.cni) == ("iptables", "default")
     assert spec.kubeadm_patches == [] and spec.feature_gates == {} and spec.kubelet_extra_args == {}
-    assert spec.failover.is_default() and spec.all_kubeadm_patches() == []
+    assert spec.failover.is_default() and not spec.etcd_fsync
+    assert spec.all_kubeadm_patches() == etcd_patches(fsync=False)
+    assert spec_from_kwargs(etcd_fsync=True).all_kubeadm_patches() == []
 
 
 def test_empty_yaml_is_the_default_spec() -> None:
@@ -291,7 +294,7 @@ def test_feature_gate_patches() -> None:
 def test_all_kubeadm_patches_generated_first_user_last() -> None:
     spec = full_spec()
     kinds = [yaml.safe_load(p)["kind"] for p in spec.all_kubeadm_patches()]
-    assert kinds == ["ClusterConfiguration", "KubeletConfiguration", "ClusterConfiguration", "KubeletConfiguration",
-                     "KubeletConfiguration"]  # fmt: skip
+    assert kinds == ["ClusterConfiguration", "ClusterConfiguration", "KubeletConfiguration", "ClusterConfiguration",
+                     "KubeletConfiguration", "KubeletConfiguration"]  # fmt: skip
     assert spec.all_kubeadm_patches()[-1] == spec.kubeadm_patches[0]
     assert all("kubeletExtraArgs" not in p for p in spec.all_kubeadm_patches())  # kubelet_extra_args stay as-is
