@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,9 @@ from harness.pytest_plugin.fixtures import (
     node_image,
 )
 from harness.pytest_plugin.options import add_options, resolve_options
+from harness.pytest_plugin.scheduling import make_scheduler
 from harness.pytest_plugin.session import session_dir, session_id, start_session
+from harness.pytest_plugin.sharing import Registry
 
 __all__ = [
     "_shared_clusters",
@@ -77,6 +80,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if markers.uses_cluster(item) and item.get_closest_marker("cluster") is None:
             item.add_marker(pytest.mark.cluster)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist load`` (xdist's default): shared clusters' tests as their clusters come up (scheduling)."""
+    if config.getoption("dist", None) != "load" or config.getoption("reuse_cluster"):
+        return None
+    return make_scheduler(config, log, Registry(session_dir()))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -139,7 +150,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from harness.lifecycle import delete_cluster
-    from harness.pytest_plugin.sharing import Registry
 
     registry = Registry(session_dir())
     if not registry.path.exists():

@@ -153,6 +153,7 @@ def _shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
     spec, provider = request.getfixturevalue("cluster_spec"), request.getfixturevalue("cluster_provider")
     plan = shared_plan(request.session.items, spec, provider)
     pool.plan = {nodeid: key for nodeid, (key, _) in plan.items()}
+    pool.registry.set_plan(pool.plan)
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     wanted = list({key: want for key, want in plan.values()}.values())
     mine = wanted[int(re.sub(r"\D", "", xdist_worker()) or 0) :: count] if count > 1 else []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from harness.errors import HarnessError
 
 REGISTRY = "kube-harness-clusters.json"
 LOCK = "kube-harness-clusters.lock"
+PLAN = "kube-harness-plan.json"
 
 
 def cluster_key(provider: str, spec: Any) -> str:
@@ -111,6 +113,22 @@ class Registry:
             entry["released"] = len(entry["done"]) >= total
             self._write(doc)
             return str(entry["name"]) if entry["released"] else None
+
+    def set_plan(self, plan: dict[str, str]) -> None:
+        """Record which test (node id) wants which shared cluster (key), for the xdist scheduler."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f"{PLAN}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(plan))
+        tmp.replace(self.root / PLAN)
+
+    def plan(self) -> dict[str, str]:
+        path = self.root / PLAN
+        return dict(json.loads(path.read_text())) if path.exists() else {}
+
+    def ready(self) -> set[str]:
+        """Keys of the clusters that are up and not released."""
+        with self._global():
+            return {k for k, e in self._read().items() if "name" in e and not e.get("released")}
 
     def names(self) -> list[str]:
         """The registered clusters not released yet (the session's end deletes them)."""

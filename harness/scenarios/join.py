@@ -33,7 +33,7 @@ def assert_nodes_registered_ready(cluster: Cluster) -> None:
     assert not missing and not not_ready, f"nodes not registered: {missing}; registered but NotReady: {not_ready}"
 
 
-def _cn(cert: x509.Certificate) -> str:
+def _cn(cert: x509.Certificate | x509.CertificateSigningRequest) -> str:
     return str(cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
 
 
@@ -132,6 +132,13 @@ def try_join(node: ContainerNode, endpoint: str, token: str, ca_hash: str, timeo
     return node.command("kubeadm", "join", "--config", "/kind/join.yaml", "--v=1", timeout=180).run(check=False)
 
 
-def cluster_fingerprint(cluster: Cluster) -> tuple[list[str], int]:
-    """Node names and CSR count: what a refused join must leave unchanged."""
-    return sorted(checks.ready_nodes(cluster)), len(cluster.kubectl_json("get", "csr")["items"])
+def traces_of(cluster: Cluster, node: str) -> list[str]:
+    """What a join of ``node`` left in the cluster: its Node object and the CSRs asking for its
+    kubelet identity (``system:node:<node>``). Only this node's: other tests on a shared cluster
+    may join nodes of their own meanwhile."""
+    found = [f"node/{node}"] if node in checks.ready_nodes(cluster) else []
+    for csr in cluster.kubectl_json("get", "csr")["items"]:
+        request = x509.load_pem_x509_csr(base64.b64decode(csr["spec"]["request"]))
+        if _cn(request) == f"system:node:{node}":
+            found.append(f"csr/{csr['metadata']['name']}")
+    return found
