@@ -10,6 +10,8 @@ import yaml
 from harness.errors import UsageError
 from harness.providers.patches import KUBEADM_PATCHES_DIR
 
+ECDSA_PATCH = "kind: ClusterConfiguration\nencryptionAlgorithm: ECDSA-P256\n"
+
 
 def cgroup_v1_host() -> bool:
     return not Path("/sys/fs/cgroup/cgroup.controllers").exists()
@@ -54,7 +56,9 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None
     """kind config for a ClusterSpec: topology, networking, kubeadm patches, kubelet extra args.
 
     ``patches_dir``: a host directory of kubeadm patch targets (harness.providers.patches), mounted
-    read-only on the control planes where ``kubeadm init --patches`` reads it.
+    read-only on the control planes where ``kubeadm init --patches`` reads it. With it (the kind
+    provider) come the harness's other bring-up defaults: ECDSA P-256 keys and certificates, as the
+    kubeadm provider makes them (kubeadm's default RSA-2048 keys cost ~1 s of ``kubeadm init``).
     """
     net = spec.networking
     text = render(spec.control_planes, spec.workers, net.pod_subnet, net.service_subnet, cgroup_v1,
@@ -71,6 +75,7 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None
         mount = {"hostPath": str(patches_dir), "containerPath": KUBEADM_PATCHES_DIR, "readOnly": True}
         doc["nodes"] = [{**n, "extraMounts": [mount]} if n["role"] == "control-plane" else n for n in doc["nodes"]]
         patches.append(f"kind: InitConfiguration\npatches:\n  directory: {KUBEADM_PATCHES_DIR}\n")
+        patches.append(ECDSA_PATCH)
     patches += list(spec.all_kubeadm_patches())  # the spec's patches (user's last) have the last word
     if patches:
         doc["kubeadmConfigPatches"] = patches

@@ -129,12 +129,14 @@ def test_all_patches_together() -> None:
     assert extra == ["ClusterConfiguration", "InitConfiguration", "JoinConfiguration"]  # DNS, kubelet args
 
 
-def test_patches_dir_mounted_on_control_planes_before_user_patches(tmp_path: Path) -> None:
+def test_patches_dir_mounted_on_control_planes_and_ecdsa_before_user_patches(tmp_path: Path) -> None:
     spec = spec_from_kwargs(control_planes=2, workers=1, kubeadm_patches=[USER_PATCH], etcd_fsync=True)
     doc = yaml.safe_load(kindconfig.from_spec(spec, cgroup_v1=False, patches_dir=tmp_path))
     mount = {"hostPath": str(tmp_path), "containerPath": KUBEADM_PATCHES_DIR, "readOnly": True}
     assert [n.get("extraMounts") for n in doc["nodes"]] == [[mount], [mount], None]
-    assert patches(doc) == [{"kind": "InitConfiguration", "patches": {"directory": KUBEADM_PATCHES_DIR}}, USER_PATCH]
+    ecdsa = {"kind": "ClusterConfiguration", "encryptionAlgorithm": "ECDSA-P256"}
+    assert patches(doc) == [{"kind": "InitConfiguration", "patches": {"directory": KUBEADM_PATCHES_DIR}}, ecdsa,
+                            USER_PATCH]  # fmt: skip
 
 
 def test_host_patches_dir_is_named_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
