@@ -55,9 +55,12 @@ class Registry:
         return json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def _write(self, doc: dict[str, dict[str, Any]]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(self.path)
+        _replace(self.path, json.dumps(doc, indent=2))
+
+    def _live(self) -> dict[str, dict[str, Any]]:
+        """Entries of the clusters that are up and not released."""
+        with self._global():
+            return {k: e for k, e in self._read().items() if "name" in e and not e.get("released")}
 
     def _global(self) -> FileLock:
         """Guards the registry file (held briefly)."""
@@ -117,9 +120,7 @@ class Registry:
     def set_plan(self, plan: dict[str, str]) -> None:
         """Record which test (node id) wants which shared cluster (key), for the xdist scheduler."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f"{PLAN}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(plan))
-        tmp.replace(self.root / PLAN)
+        _replace(self.root / PLAN, json.dumps(plan))
 
     def plan(self) -> dict[str, str]:
         path = self.root / PLAN
@@ -127,14 +128,19 @@ class Registry:
 
     def ready(self) -> set[str]:
         """Keys of the clusters that are up and not released."""
-        with self._global():
-            return {k for k, e in self._read().items() if "name" in e and not e.get("released")}
+        return set(self._live())
 
     def names(self) -> list[str]:
         """The registered clusters not released yet (the session's end deletes them)."""
-        with self._global():
-            return [e["name"] for e in self._read().values() if "name" in e and not e.get("released")]
+        return [e["name"] for e in self._live().values()]
 
     def clear(self) -> None:
         with self._global():
             self.path.unlink(missing_ok=True)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` atomically (readers in other processes never see half a file)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
