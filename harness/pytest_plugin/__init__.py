@@ -39,7 +39,7 @@ from harness.pytest_plugin.fixtures import (
 )
 from harness.pytest_plugin.options import add_options, resolve_options
 from harness.pytest_plugin.scheduling import make_scheduler
-from harness.pytest_plugin.session import session_dir, session_id, start_session
+from harness.pytest_plugin.session import end_session, session_dir, session_id, start_session
 from harness.pytest_plugin.sharing import Registry
 
 __all__ = [
@@ -59,6 +59,9 @@ __all__ = [
 ]  # fmt: skip
 
 
+SESSION_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
+
+
 def _is_xdist_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -72,7 +75,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {doc}")
     resolve_options(config)
     if not _is_xdist_worker(config):
-        start_session()
+        config.stash[SESSION_ENV_KEY] = start_session()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_ENV_KEY in config.stash:
+        end_session(config.stash[SESSION_ENV_KEY])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

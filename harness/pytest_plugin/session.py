@@ -1,12 +1,14 @@
 """One id and one directory per pytest session, shared by the controller and its xdist workers.
 
 The controller (or pytest without xdist) sets them in the environment at configure time, before
-xdist starts its workers, which inherit them. Cluster labels carry the session id.
+xdist starts its workers, which inherit them, and removes the directory (lock and registry files)
+at unconfigure, after the workers are gone. Cluster labels carry the session id.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -15,12 +17,24 @@ SESSION_ENV = "KUBE_HARNESS_SESSION"
 SESSION_DIR_ENV = "KUBE_HARNESS_SESSION_DIR"
 
 
-def start_session() -> str:
-    """Called by the non-worker process: a new session id and shared directory."""
+def start_session() -> dict[str, str | None]:
+    """Called by the non-worker process: a new session id and shared directory; returns the
+    environment it replaced, for ``end_session`` (pytester runs a session inside a session)."""
+    before = {k: os.environ.get(k) for k in (SESSION_ENV, SESSION_DIR_ENV)}
     sid = uuid.uuid4().hex[:12]
     os.environ[SESSION_ENV] = sid
     os.environ[SESSION_DIR_ENV] = str(Path(tempfile.gettempdir()) / f"kube-harness-session-{sid}")
-    return sid
+    return before
+
+
+def end_session(before: dict[str, str | None]) -> None:
+    """Remove the session's directory and put back the environment ``start_session`` replaced."""
+    shutil.rmtree(session_dir(), ignore_errors=True)
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def session_id() -> str:
