@@ -3,7 +3,6 @@ shared by the xdist workers) and facts about the cluster under test."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ from harness.scenarios.probeset import ProbeSets
 
 @pytest.fixture(scope="session")
 def _probe_sets() -> Iterator[ProbeSets]:
-    sets = ProbeSets(session_dir(), session_id() or str(os.getpid()))
+    sets = ProbeSets(session_dir(), session_id())  # session_dir() starts a session if none runs
     yield sets
     sets.release()
 
