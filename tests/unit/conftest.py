@@ -8,6 +8,18 @@ from pathlib import Path
 import pytest
 
 from harness.images.versions import KubeVersion, parse_version
+from harness.pytest_plugin.markers import CLUSTER_FIXTURES, uses_cluster
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A unit test that asks for a fixture named like the plugin's cluster fixtures would make the
+    plugin build the node image and plan shared clusters for the session: refuse it."""
+    bad = [i.nodeid for i in items if i.path.is_relative_to(HERE) and uses_cluster(i)]
+    if bad:
+        raise pytest.UsageError(f"unit tests use a cluster fixture name ({', '.join(sorted(CLUSTER_FIXTURES))}): "
+                                f"{', '.join(bad)}; rename the test's own fixture")  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -27,8 +27,8 @@ class FakeCluster(Cluster):
         return ""
 
 
-@pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
+@pytest.fixture  # not named ``cluster``: the plugin would take these for cluster tests and build the image
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeCluster:
     deployed: list[str] = []
 
     def deploy(cls: type[Probes], kube: Any, namespace: str, nodes: list[str], extra: int = 1) -> Probes:
@@ -46,35 +46,35 @@ def deletes(c: FakeCluster) -> list[str]:
     return [args[2] for args in c.calls if args[:2] == ("delete", "namespace")]
 
 
-def test_workers_of_a_session_share_one_namespace(tmp_path: Path, cluster: FakeCluster) -> None:
+def test_workers_of_a_session_share_one_namespace(tmp_path: Path, fake: FakeCluster) -> None:
     gw0, gw1 = ProbeSets(tmp_path, "s1", pid=1), ProbeSets(tmp_path, "s1", pid=2)
-    a = gw0.get(cluster, "probes", ["n1"], extra=1)
-    b = gw1.get(cluster, "probes", ["n1"], extra=1)
+    a = gw0.get(fake, "probes", ["n1"], extra=1)
+    b = gw1.get(fake, "probes", ["n1"], extra=1)
     assert a.namespace == b.namespace == "kh-probes-s1"
-    assert gw0.get(cluster, "probes", ["n1"], extra=1) is a  # once per process
+    assert gw0.get(fake, "probes", ["n1"], extra=1) is a  # once per process
 
 
-def test_the_last_worker_out_deletes_the_namespace(tmp_path: Path, cluster: FakeCluster) -> None:
+def test_the_last_worker_out_deletes_the_namespace(tmp_path: Path, fake: FakeCluster) -> None:
     gw0, gw1 = ProbeSets(tmp_path, "s1", pid=1), ProbeSets(tmp_path, "s1", pid=2)
-    gw0.get(cluster, "probes", ["n1"], extra=1)
-    gw1.get(cluster, "probes", ["n1"], extra=1)
+    gw0.get(fake, "probes", ["n1"], extra=1)
+    gw1.get(fake, "probes", ["n1"], extra=1)
     gw0.release()
-    assert deletes(cluster) == []
+    assert deletes(fake) == []
     gw1.release()
-    assert deletes(cluster) == ["kh-probes-s1"]
+    assert deletes(fake) == ["kh-probes-s1"]
 
 
-def test_no_delete_when_the_cluster_went_first(tmp_path: Path, cluster: FakeCluster) -> None:
+def test_no_delete_when_the_cluster_went_first(tmp_path: Path, fake: FakeCluster) -> None:
     gw0 = ProbeSets(tmp_path, "s1", pid=1)
-    gw0.get(cluster, "others", ["n1"], extra=0)
-    cluster.forget()  # released after its last test
+    gw0.get(fake, "others", ["n1"], extra=0)
+    fake.forget()  # released after its last test
     gw0.release()
-    assert deletes(cluster) == []
+    assert deletes(fake) == []
 
 
-def test_sessions_on_one_kept_cluster_do_not_share(tmp_path: Path, cluster: FakeCluster) -> None:
+def test_sessions_on_one_kept_cluster_do_not_share(tmp_path: Path, fake: FakeCluster) -> None:
     one, two = ProbeSets(tmp_path / "a", "s1"), ProbeSets(tmp_path / "b", "s2")
-    assert one.get(cluster, "probes", ["n1"], 1).namespace != two.get(cluster, "probes", ["n1"], 1).namespace
+    assert one.get(fake, "probes", ["n1"], 1).namespace != two.get(fake, "probes", ["n1"], 1).namespace
 
 
 def test_session_dir_is_removed_and_env_restored(monkeypatch: pytest.MonkeyPatch) -> None:
