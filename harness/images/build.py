@@ -7,11 +7,15 @@ key in a label, so an unchanged rebuild only checks the label.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from harness.errors import HostError, UsageError
 from harness.exec import Cmd
@@ -126,7 +130,31 @@ def build_parts(version: KubeVersion, opts: BuildOptions, progress: Progress) ->
 def build_node_image(opts: BuildOptions, progress: Progress | None = None) -> str:
     """Build (or find up to date) the node image; returns its tag."""
     progress = progress or Progress()
-    parts = build_parts(validate(opts), opts, progress)
+    version = validate(opts)
+    with _build_lock(progress):
+        return _build(version, opts, progress)
+
+
+@contextlib.contextmanager
+def _build_lock(progress: Progress) -> Iterator[None]:
+    """One build at a time per cache (xdist workers, parallel CI jobs): the others wait, then find
+    the pieces cached. Without it two builds of one piece empty each other's directory."""
+    path = cache_root() / "build.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        progress.say(f"..  waiting for another build of this cache to finish (lock {path})")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _build(version: KubeVersion, opts: BuildOptions, progress: Progress) -> str:
+    parts = build_parts(version, opts, progress)
     build_key = parts.key(opts.preload)
     tag = node_tag(opts, build_key)
     if existing_key(tag) == build_key:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from harness.errors import HostError, UsageError
 from harness.exec import Result
 from harness.images import build, gobuild
 from harness.images.build import BuildOptions, node_tag, validate
+from harness.images.versions import KubeVersion
+from harness.progress import Progress
 
 pytestmark = pytest.mark.unit
 
@@ -139,3 +143,29 @@ def test_validate_from_source_skips_the_proxy(
 )
 def test_node_tag(opts: BuildOptions, tag: str) -> None:
     assert node_tag(opts, BUILD_KEY) == tag
+
+
+def test_builds_of_one_cache_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch, v1_37_2: KubeVersion) -> None:
+    """Two xdist workers asking for the image on a cold cache: the second waits, then finds it built."""
+    events: list[str] = []
+    said: list[str] = []
+    first_in = threading.Event()
+
+    def fake_build(version: KubeVersion, opts: BuildOptions, progress: Progress) -> str:
+        events.append("in")
+        first_in.set()
+        time.sleep(0.3)
+        events.append("out")
+        return "tag"
+
+    monkeypatch.setattr(build, "validate", lambda opts: v1_37_2)
+    monkeypatch.setattr(build, "_build", fake_build)
+    progress = Progress(quiet=True)
+    monkeypatch.setattr(progress, "say", said.append)
+    other = threading.Thread(target=build.build_node_image, args=(BuildOptions(), progress))
+    other.start()
+    first_in.wait(5)
+    assert build.build_node_image(BuildOptions(), progress) == "tag"
+    other.join()
+    assert events == ["in", "out", "in", "out"]
+    assert any("waiting for another build" in s for s in said)
