@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(workers: int, image: str) -> float:
     argv = [sys.executable, "-m", "pytest", "scenarios", "-m", "not disruptive", "-n", str(workers), "-q",
-            "-p", "no:cacheprovider", "--node-image", image]  # fmt: skip
+            "--node-image", image]  # fmt: skip
     start = time.monotonic()
     subprocess.run(argv, cwd=ROOT, check=True)
     return time.monotonic() - start

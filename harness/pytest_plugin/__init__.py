@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessError
-from harness.pytest_plugin import markers
+from harness.pytest_plugin import durations, markers
+from harness.pytest_plugin.durations import Recorder
 from harness.pytest_plugin.fixtures import (
     NAMESPACE_KEY,
     POOL_KEY,
@@ -76,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     resolve_options(config)
     if not _is_xdist_worker(config):
         config.stash[SESSION_ENV_KEY] = start_session()
+        if getattr(config, "cache", None) is not None:  # None under -p no:cacheprovider
+            recorder = Recorder(config.cache, lambda: Registry(session_dir()).plan())
+            config.pluginmanager.register(recorder, "kube-harness-durations")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -92,10 +96,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist load`` (xdist's default): shared clusters' tests as their clusters come up (scheduling)."""
+    """``--dist load`` (xdist's default): shared clusters' tests as their clusters come up, the
+    longest (last time) first (scheduling)."""
     if config.getoption("dist", None) != "load" or config.getoption("reuse_cluster"):
         return None
-    return make_scheduler(config, log, Registry(session_dir()))
+    return make_scheduler(config, log, Registry(session_dir()), durations.load(getattr(config, "cache", None)))
 
 
 @pytest.hookimpl(wrapper=True)

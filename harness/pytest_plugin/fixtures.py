@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from harness.lifecycle import create_cluster, delete_cluster
 from harness.progress import Progress
 from harness.providers.base import xdist_worker
 from harness.pytest_plugin import markers
+from harness.pytest_plugin.durations import CLUSTER_WAIT
 from harness.pytest_plugin.session import session_dir
 from harness.pytest_plugin.sharing import Registry, cluster_key
 from harness.spec import ClusterSpec, load_spec, spec_from_kwargs
@@ -207,7 +209,11 @@ def cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: Cl
     want = markers.request_for(request.node, cluster_spec, cluster_provider)
     if want.disruptive:
         return cluster_factory(provider=want.provider, spec=want.spec)
-    return cluster_pool.shared(want.provider, want.spec)
+    start = time.monotonic()
+    shared = cluster_pool.shared(want.provider, want.spec)
+    if (waited := time.monotonic() - start) > 0.1:  # not the test's own time (durations, scheduling)
+        request.node.user_properties.append((CLUSTER_WAIT, round(waited, 2)))
+    return shared
 
 
 @pytest.fixture(scope="module")

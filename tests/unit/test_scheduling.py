@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.pytest_plugin.scheduling import make_scheduler, order
+from harness.pytest_plugin.scheduling import allowance, make_scheduler, order
 from harness.pytest_plugin.sharing import Registry
 
 pytestmark = pytest.mark.unit
@@ -55,6 +55,19 @@ class FakeNode:
         self.sent += indices
 
 
+def test_longest_first_within_a_cluster() -> None:
+    weight = {"d0": 1.0, "d1": 9.0, "d2": 5.0, "d3": 1.0, "v0": 2.0, "v1": 7.0}
+    assert names(order(PENDING, COLLECTION, PLAN, {"D"}, weight)) == ["u0", "d1", "d2", "u1", "d0", "d3", "v1", "v0"]
+    # nothing up yet: cluster by cluster in order of first appearance, each longest first
+    assert names(order(PENDING, COLLECTION, PLAN, set(), weight)) == ["u0", "d1", "d2", "u1", "d0", "d3", "v1", "v0"]
+    assert names(order(PENDING, COLLECTION, PLAN, {"V"}, weight)) == ["u0", "v1", "v0", "u1", "d1", "d2", "d0", "d3"]
+
+
+def test_a_worker_holds_two_tests_while_cluster_tests_wait() -> None:
+    assert [allowance(5, held, True) for held in (0, 1, 2, 3)] == [2, 1, 0, 0]
+    assert [allowance(5, held, False) for held in (0, 2, 3)] == [5, 5, 5]  # unit tests: xdist's chunks
+
+
 def test_scheduler_reorders_before_each_send(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     registry.set_plan(PLAN)
@@ -64,7 +77,28 @@ def test_scheduler_reorders_before_each_send(tmp_path: Path) -> None:
     sched.collection, sched.pending = list(COLLECTION), list(PENDING)
     sched._send_tests(node, 2)  # nothing up yet: collection order
     registry._update("V", {"name": "kh-v", "users": ["gw1"]})
+    sched._send_tests(node, 3)  # the worker holds two and the next test wants a cluster: none sent
+    assert names(node.sent) == ["u0", "d0"]
+    sched.node2pending[node][:] = []  # both ran
     sched._send_tests(node, 3)
-    assert names(node.sent) == ["u0", "d0", "v0", "u1", "v1"]
+    assert names(node.sent) == ["u0", "d0", "v0", "u1"]
     registry._update("V", {"name": "kh-v", "users": ["gw1"], "released": True})
     assert registry.ready() == set()
+
+
+def test_scheduler_sends_the_longest_known_first(tmp_path: Path) -> None:
+    registry = Registry(tmp_path)
+    registry.set_plan(PLAN)
+    sched = make_scheduler(FakeConfig(), None, registry, {"d2": 30.0, "d3": 3.0})  # d0, d1: the mean
+    node = FakeNode()
+    sched.node2pending[node] = []
+    sched.collection, sched.pending = list(COLLECTION), list(PENDING)
+    registry._update("D", {"name": "kh-d", "users": ["gw0"]})
+    registry._update("V", {"name": "kh-v", "users": ["gw1"]})
+    sched._send_tests(node, 2)
+    assert names(node.sent) == ["u0", "v0"]  # V has fewer tests left
+    sched.node2pending[node][:] = []
+    sched._send_tests(node, 2)
+    sched.node2pending[node][:] = []
+    sched._send_tests(node, 2)
+    assert names(node.sent) == ["u0", "v0", "v1", "u1", "d2", "d0"]
