@@ -1,5 +1,7 @@
 """Wall time of the non-disruptive scenario set at ``-n 1`` and ``-n 2`` (pytest-xdist), each on a
-fresh shared cluster made by the plugin, alternated so machine noise hits both alike.
+fresh shared cluster made by the plugin, alternated so machine noise hits both alike. pytest's cache
+stays on, as for users: the plugin's scheduler sends the longest tests first, as long as they took
+in the run before (each -n 2 run follows an -n 1 run).
 
     python -m bench.xdist [--rounds N]       # -> reports/bench/xdist.json
 
@@ -32,7 +34,7 @@ def run(workers: int, image: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     image = build_node_image(BuildOptions(), Progress(quiet=True))
     n1, n2 = [], []
