@@ -20,7 +20,6 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.pytest_plugin import durations, markers
-from harness.pytest_plugin.durations import Recorder
 from harness.pytest_plugin.fixtures import (
     NAMESPACE_KEY,
     POOL_KEY,
@@ -78,7 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _is_xdist_worker(config):
         config.stash[SESSION_ENV_KEY] = start_session()
         if getattr(config, "cache", None) is not None:  # None under -p no:cacheprovider
-            recorder = Recorder(config.cache, lambda: Registry(session_dir()).plan())
+            recorder = durations.Recorder(config.cache, lambda: Registry(session_dir()).plan())
             config.pluginmanager.register(recorder, "kube-harness-durations")
 
 
