@@ -6,6 +6,7 @@ Every problem in the input comes back as ONE ``UsageError`` listing each as
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from collections.abc import Mapping
@@ -72,6 +73,15 @@ def _parse_yaml(text: str, source: str) -> dict[str, Any]:
         mark = e.problem_mark or e.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise UsageError(f"{source}: invalid YAML{where}: {e.problem or e.context}", fix=_fix(source)) from None
+    except yaml.reader.ReaderError as e:  # a control character outside a quoted escape
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        char = e.character if isinstance(e.character, int) else ord(e.character)
+        raise UsageError(
+            f"{source}: the control character U+{char:04X} at line {line}, column {column} is not allowed "
+            f"(a spec holds printable text; newline and tab only in kubeadm_patches)",
+            fix=_fix(source),
+        ) from None
     except yaml.YAMLError as e:
         raise UsageError(f"{source}: invalid YAML: {e}", fix=_fix(source)) from None
     if doc is None:
@@ -96,6 +106,24 @@ def _as_path(path_or_text: str | Path) -> Path | None:
     return None
 
 
+def _read_spec_file(path: Path) -> str:
+    """The text of a spec file: UTF-8 (an initial BOM is dropped), whatever the locale says."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read spec file {path}: {e.strerror or e}", fix=_fix(str(path))) from None
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        offset = e.start + len(data) - len(body)  # in the file, BOM included
+        line = data.count(b"\n", 0, offset) + 1
+        raise UsageError(
+            f"spec file {path} is not UTF-8: byte 0x{data[offset]:02x} at offset {offset} (line {line}): {e.reason}",
+            fix=f"convert {path} to UTF-8, e.g. iconv -f latin1 -t utf-8 {path} > spec.utf8.yaml",
+        ) from None
+
+
 def load_spec(path_or_text: str | Path) -> ClusterSpec:
     """A ClusterSpec from a YAML file (relative ``cni_manifest`` paths are relative to it) or YAML text."""
     path = _as_path(path_or_text)
@@ -103,7 +131,7 @@ def load_spec(path_or_text: str | Path) -> ClusterSpec:
         return spec_from_dict(_parse_yaml(str(path_or_text), SOURCE_TEXT), source=SOURCE_TEXT)
     if not path.is_file():
         raise UsageError(f"spec file {path} not found", fix=f"give the path of a spec file, e.g. {REFERENCE}")
-    data = _parse_yaml(path.read_text(), str(path))
+    data = _parse_yaml(_read_spec_file(path), str(path))
     return spec_from_dict(data, source=str(path), base_dir=path.parent)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,8 +25,22 @@ from harness.images.versions import KubeVersion, parse_version
 from harness.spec.failover import KUBEADM_API, Failover, failover_patches
 
 DEFAULT_KUBERNETES_VERSION = "v1.37.2"
-NODE_CIDR_PREFIX = 24  # kube-controller-manager's default --node-cidr-mask-size for IPv4
+# kubeadm validation.go getClusterNodeMask: defaultNodeMaskCIDRIPv4 = 24, kube-controller-manager's default
+# --node-cidr-mask-size-ipv4 (a node-cidr-mask-size patch is not taken into account here).
+NODE_CIDR_PREFIX = 24
+# kubeadm cmd/kubeadm/app/constants/constants.go, applied by validation.go ValidateNetworking:
+MIN_SERVICE_ADDRESSES = 10  # MinimumAddressesInServiceSubnet (CoreDNS gets the 10th address): /28 at the smallest
+MAX_SERVICE_HOST_BITS = 20  # MaximumBitsForServiceSubnet, = kube-apiserver validateClusterIPFlags maxCIDRBits: /12
+MIN_POD_ADDRESSES = 14  # MinimumAddressesInPodSubnet
+POD_NODE_MASK_MAX_DIFF = 16  # PodSubnetNodeMaskMaxDiff: node mask 24 - pod prefix <= 16, so /8 at the largest
+SERVICE_PREFIXES = (32 - MAX_SERVICE_HOST_BITS, 32 - (MIN_SERVICE_ADDRESSES - 1).bit_length())  # (12, 28)
+POD_PREFIXES = (NODE_CIDR_PREFIX - POD_NODE_MASK_MAX_DIFF, NODE_CIDR_PREFIX)
 LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# kind pkg/internal/apis/config/validate.go validNameRE allows ^[a-z0-9.-]+$; the harness is stricter: a DNS-1123
+# label, and at most 40 characters so kind's (common/namer.go MakeNodeNamer) and the kubeadm provider's node name
+# <name>-external-load-balancer stays within a 63-character hostname.
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+NAME_MAX = 40
 FEATURE_GATE_RE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 FLAG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -52,6 +67,11 @@ def _dns_name(value: str) -> str:
 
 
 def _ipv4_cidr(value: str) -> ipaddress.IPv4Network:
+    if "," in value:  # kubeadm ValidateIPNetFromString and kind validateSubnets take "v4,v6" for dual-stack
+        raise ValueError(
+            f"{value!r} is a list of ranges (kubeadm's dual-stack form); the harness builds IPv4 single-stack "
+            f"clusters only: give one IPv4 CIDR"
+        )
     try:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError as e:
@@ -61,12 +81,74 @@ def _ipv4_cidr(value: str) -> ipaddress.IPv4Network:
     return net
 
 
+CONTROL_CATEGORIES = {"Cc": "control", "Cf": "invisible format", "Zl": "line separator", "Zp": "paragraph separator"}
+
+
+def _control_chars(value: str, allow: str = "") -> str | None:
+    """The first control or invisible format character of ``value`` (Unicode Cc, Cf, Zl, Zp), described, or None."""
+    for i, char in enumerate(value):
+        category = unicodedata.category(char)
+        if char in allow or category not in CONTROL_CATEGORIES:
+            continue
+        line, column = value.count("\n", 0, i) + 1, i - (value.rfind("\n", 0, i) + 1) + 1
+        where = f"line {line}, column {column}" if line > 1 or "\n" in value.rstrip("\n") else f"position {column}"
+        name = unicodedata.name(char, "")
+        return f"the {CONTROL_CATEGORIES[category]} character U+{ord(char):04X}{' ' + name if name else ''} at {where}"
+    return None
+
+
+def _plain_text(value: str) -> str:
+    bad = _control_chars(value)
+    if bad:
+        raise ValueError(f"contains {bad}; remove it (only printable text is allowed)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_plain_text)]
+# kubeadm phases/kubelet/flags.go WriteKubeletArgsToFile writes kubeletExtraArgs space-joined as
+# KUBELET_KUBEADM_ARGS="--a=b --c=d" (Go %q quoting) into kubeadm-flags.env, the harness writes joining nodes' flags
+# space-joined into /etc/default/kubelet, and the unit's ExecStart expands them unbraced (systemd splits on
+# whitespace); ReadKubeletDynamicEnvFile (kubeadm upgrade) splits on whitespace and trims quotes without unescaping.
+# So a value is printable ASCII without whitespace, quotes, backslash, '$' or '`' (systemd env-file metacharacters).
+FLAG_VALUE_FORBIDDEN = {'"': "a double quote", "'": "a single quote", "\\": "a backslash", "$": "a '$'", "`": "a '`'"}
+
+
+def _flag_value_problem(value: str) -> str | None:
+    """The first character of a kubelet flag value that the flag files cannot carry, described, or None."""
+    for i, char in enumerate(value):
+        if char in " \t\n\r\v\f" or unicodedata.category(char) == "Zs":
+            kind = "whitespace"
+        elif char in FLAG_VALUE_FORBIDDEN:
+            kind = FLAG_VALUE_FORBIDDEN[char]
+        elif not " " < char < "\x7f":
+            kind = "non-ASCII" if ord(char) > 0x7F else "a control character"
+        else:
+            continue
+        return f"{char!r} ({kind}) at position {i + 1}"
+    return None
+
+
 def _patch_text(value: Any) -> Any:
     """A patch may be written as a mapping in YAML; it is stored as YAML text like kind's."""
     return yaml.safe_dump(value, sort_keys=False) if isinstance(value, dict) else value
 
 
+def _strings(doc: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string key and value of a parsed YAML document, with a dotted path."""
+    if isinstance(doc, str):
+        return [(path or "(document)", doc)]
+    if isinstance(doc, dict):
+        out = [(f"{path}.{k}" if path else str(k), k) for k in doc if isinstance(k, str)]
+        return out + [s for k, v in doc.items() for s in _strings(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(doc, list):
+        return [s for i, v in enumerate(doc) for s in _strings(v, f"{path}[{i}]")]
+    return []
+
+
 def _check_patch(text: str) -> str:
+    bad = _control_chars(text, allow="\n\t")
+    if bad:  # kind/kubeadm re-parse the text; raw control characters break YAML or the config silently
+        raise ValueError(f"contains {bad}; only newline and tab are allowed")
     try:
         doc = yaml.safe_load(text)
     except yaml.MarkedYAMLError as e:
@@ -80,6 +162,10 @@ def _check_patch(text: str) -> str:
         raise ValueError(f"kind {kind!r} is not a kubeadm config kind (allowed: {', '.join(PATCH_API_VERSIONS)})")
     if api is not None and api != PATCH_API_VERSIONS[kind]:
         raise ValueError(f"apiVersion {api!r} would patch nothing: kind generates {kind} as {PATCH_API_VERSIONS[kind]}")
+    for where, string in _strings(doc):  # escapes such as "\a" in quoted scalars decode to control characters
+        bad = _control_chars(string, allow="\n\t")
+        if bad:
+            raise ValueError(f"{where}: the decoded text contains {bad}; remove it")
     return text
 
 
@@ -91,9 +177,9 @@ class Networking(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    pod_subnet: str = "10.244.0.0/16"
-    service_subnet: str = Field(default="10.96.0.0/16", validate_default=True)  # checked against pod_subnet
-    dns_domain: str = "cluster.local"
+    pod_subnet: Text = "10.244.0.0/16"
+    service_subnet: Text = Field(default="10.96.0.0/16", validate_default=True)  # checked against pod_subnet
+    dns_domain: Text = "cluster.local"
     kube_proxy_mode: Literal["iptables", "nftables"] = "iptables"
     cni: Literal["default", "none", "manifest"] = "default"  # default: the node image's flannel
     cni_manifest: Path | None = Field(default=None, validate_default=True)
@@ -102,16 +188,43 @@ class Networking(BaseModel):
     @classmethod
     def _pod_subnet(cls, value: str) -> str:
         net = _ipv4_cidr(value)
+        low, high = POD_PREFIXES
+        # kubeadm validation.go ValidateIPNetFromString(podSubnet, MinimumAddressesInPodSubnet)
+        if net.num_addresses < MIN_POD_ADDRESSES:
+            raise ValueError(
+                f"{net} has {net.num_addresses} addresses; kubeadm needs at least {MIN_POD_ADDRESSES} in a pod subnet "
+                f"and one node's /{NODE_CIDR_PREFIX}; use /{low} to /{high}"
+            )
+        # kubeadm validation.go ValidatePodSubnetNodeMask: pod prefix <= node mask, node mask - prefix <= 16
         if net.prefixlen > NODE_CIDR_PREFIX:
-            raise ValueError(f"{value} is smaller than one node's /{NODE_CIDR_PREFIX} pod range; use /16 to /22")
+            raise ValueError(
+                f"{net} is smaller than one node's /{NODE_CIDR_PREFIX} pod range (kubeadm: the pod subnet mask must "
+                f"not exceed the node mask {NODE_CIDR_PREFIX}); use /{low} to /{high}"
+            )
+        if NODE_CIDR_PREFIX - net.prefixlen > POD_NODE_MASK_MAX_DIFF:
+            raise ValueError(
+                f"{net} is too large: kubeadm refuses a pod subnet mask more than {POD_NODE_MASK_MAX_DIFF} bits "
+                f"shorter than the node mask {NODE_CIDR_PREFIX}; use /{low} to /{high}"
+            )
         return str(net)
 
     @field_validator("service_subnet")
     @classmethod
     def _service_subnet(cls, value: str, info: ValidationInfo) -> str:
         net = _ipv4_cidr(value)
-        if net.prefixlen < 12:
-            raise ValueError(f"{value} is too large: kube-apiserver accepts IPv4 service ranges of /12 or smaller")
+        low, high = SERVICE_PREFIXES
+        # kubeadm validation.go ValidateIPNetFromString(serviceSubnet, MinimumAddressesInServiceSubnet)
+        if net.num_addresses < MIN_SERVICE_ADDRESSES:
+            raise ValueError(
+                f"{net} has {net.num_addresses} addresses; kubeadm needs at least {MIN_SERVICE_ADDRESSES} in a "
+                f"service subnet (CoreDNS takes the 10th); use /{low} to /{high}"
+            )
+        # kubeadm validation.go ValidateServiceSubnetSize; kube-apiserver options/validation.go validateMaxCIDRRange
+        if net.max_prefixlen - net.prefixlen > MAX_SERVICE_HOST_BITS:
+            raise ValueError(
+                f"{net} is too large: kubeadm and kube-apiserver accept IPv4 service ranges of at most "
+                f"2^{MAX_SERVICE_HOST_BITS} addresses (/{low}); use /{low} to /{high}"
+            )
         pods = info.data.get("pod_subnet")
         if pods is not None and net.overlaps(ipaddress.ip_network(pods)):
             raise ValueError(f"service_subnet {net} overlaps pod_subnet {pods}; pick disjoint ranges")
@@ -141,6 +254,7 @@ class Networking(BaseModel):
             return None
         if value is None:
             raise ValueError("required when cni is 'manifest': the path of the CNI manifest to apply")
+        _plain_text(str(value))
         base = (info.context or {}).get("base_dir")
         path = (Path(base) / value if base is not None else value).absolute()  # absolute: valid from any cwd
         if not path.is_file():
@@ -153,11 +267,11 @@ class ClusterSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str | None = None
-    control_planes: int = Field(default=1, ge=1, le=7, strict=True)
+    name: Text | None = None
+    control_planes: int = Field(default=1, ge=1, le=7, strict=True)  # even counts: see spec_warnings
     workers: int = Field(default=2, ge=0, le=20, strict=True)
-    kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
-    node_image: str | None = None
+    kubernetes_version: Text = DEFAULT_KUBERNETES_VERSION
+    node_image: Text | None = None
     networking: Networking = Field(default_factory=Networking)
     kubeadm_patches: list[KubeadmPatch] = Field(default_factory=list)
     feature_gates: dict[str, bool] = Field(default_factory=dict)
@@ -168,8 +282,12 @@ class ClusterSpec(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 40 or not LABEL_RE.fullmatch(value)):
-            raise ValueError(f"{value!r} is not a DNS-1123 label of at most 40 characters (a-z, 0-9, '-')")
+        if value is not None and not NAME_RE.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a DNS-1123 label of at most {NAME_MAX} characters (a-z, 0-9, '-', starting and "
+                f"ending with a letter or digit; {len(value)} given): it names containers and paths, and "
+                f"'<name>-external-load-balancer' must fit a 63-character hostname"
+            )
         return value
 
     @field_validator("kubernetes_version")
@@ -222,6 +340,13 @@ class ClusterSpec(BaseModel):
         bad = [k for k in value if not FLAG_RE.fullmatch(k)]
         if bad:
             raise ValueError(f"kubelet flag names are kebab-case without leading dashes (e.g. max-pods): {bad}")
+        values = [f"--{k}={v!r}: {problem}" for k, v in value.items() if (problem := _flag_value_problem(v))]
+        if values:  # see FLAG_VALUE_FORBIDDEN for why
+            raise ValueError(
+                f"kubelet flag values are written space-separated into kubeadm-flags.env and /etc/default/kubelet, "
+                f"so a value is printable ASCII without whitespace, quotes, backslash, '$' or '`' (empty is fine; "
+                f"lists are comma-separated, e.g. node-labels: a=b,c=d): {'; '.join(values)}"
+            )
         return value
 
     @field_validator("failover", mode="before")
@@ -242,6 +367,27 @@ class ClusterSpec(BaseModel):
         """Generated patches (etcd, failover, feature gates) first, then the user's, which thus have the last word."""
         generated = etcd_patches(self.etcd_fsync) + failover_patches(self.failover)
         return generated + feature_gate_patches(self.feature_gates) + list(self.kubeadm_patches)
+
+
+def etcd_quorum(members: int) -> tuple[int, int]:
+    """(quorum, failures tolerated) of an etcd cluster: go.etcd.io/raft/v3 quorum/majority.go VoteResult, len/2+1."""
+    quorum = members // 2 + 1
+    return quorum, members - quorum
+
+
+def spec_warnings(spec: ClusterSpec) -> list[str]:
+    """What a valid spec asks for that is probably not meant, one line each; callers print them."""
+    warnings: list[str] = []
+    n = spec.control_planes
+    if n % 2 == 0:  # kubeadm's stacked etcd: one member per control plane
+        quorum, tolerated = etcd_quorum(n)
+        same = "" if n == 2 else f" (or {n - 1} for the same tolerance with one member fewer to agree)"
+        warnings.append(
+            f"control_planes: {n} gives an etcd quorum of {quorum} and tolerates {tolerated} failed "
+            f"member{'' if tolerated == 1 else 's'}, no more than {n - 1}; "
+            f"use {n + 1} to tolerate {etcd_quorum(n + 1)[1]}{same}"
+        )
+    return warnings
 
 
 def etcd_patches(fsync: bool) -> list[str]:
