@@ -15,8 +15,8 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.exec import Cmd, Result
-from harness.paths import cache_root
-from harness.providers.base import CONTROL_PLANE, WORKER, Node
+from harness.paths import cache_root, write_private
+from harness.providers.base import CONTROL_PLANE, WORKER, Node, labels
 from harness.providers.container import ContainerNode
 
 
@@ -53,11 +53,16 @@ class Cluster:
     kubeconfig: str = ""
     nodes: list[NodeInfo] = field(default_factory=list)
     endpoint: str = ""
-    keep: bool = False
+    keep: bool = False  # kept: stays until `kube-harness delete` (labelled so; gc never removes it)
     status: str = "creating"  # creating | ready | failed
     spec: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
     pid: int = field(default_factory=os.getpid)  # the creating process; gc collects when it is gone
+    leftovers: list[str] = field(default_factory=list)  # what a failed delete could not remove
+
+    def labels(self, role: str | None = None) -> dict[str, str]:
+        """The labels of every Docker resource made for this cluster."""
+        return labels(self.name, self.run_id, role, keep=self.keep, provider=self.provider)
 
     # -- nodes -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:
@@ -103,11 +108,36 @@ class Cluster:
         return state_dir() / f"{self.name}.json"
 
     def save(self) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        self.state_path.write_text(json.dumps(asdict(self), indent=2))
+        write_private(self.state_path, json.dumps(asdict(self), indent=2))
 
     def forget(self) -> None:
         self.state_path.unlink(missing_ok=True)
+
+    def _mine(self) -> bool:
+        """The state file is this run's (a losing create of the same name must not touch the winner's)."""
+        try:
+            return bool(json.loads(self.state_path.read_text()).get("run_id") == self.run_id)
+        except (OSError, ValueError):
+            return False
+
+    def forget_if_mine(self) -> None:
+        if self._mine():
+            self.forget()
+
+    def save_if_mine(self) -> None:
+        if self._mine():
+            self.save()
+
+    def claim(self) -> None:
+        """Write the state file only if no cluster of this name has one (under the host lock)."""
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.state_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            fix = f"pick another name, or delete it first (kube-harness delete {self.name})"
+            raise UsageError(f"a cluster named {self.name!r} already exists", fix=fix) from None
+        os.close(fd)
+        self.save()
 
     @staticmethod
     def state_dir_path(name: str) -> Path:

@@ -50,3 +50,18 @@ class WaitTimeout(HarnessError):
     """A wait ran out of time; the message says what was awaited and what was last seen."""
 
     exit_code = 6
+
+
+class CleanupError(HarnessError):
+    """Deleting a cluster left resources behind; ``leftovers`` names them (``kind name``)."""
+
+    exit_code = 8
+
+    def __init__(self, leftovers: list[str], errors: dict[str, str] | None = None) -> None:
+        detail = "".join(f"\n  {what}: {why}" for what, why in (errors or {}).items())
+        super().__init__(
+            f"could not remove {len(leftovers)} resource(s): {', '.join(leftovers)}{detail}",
+            fix="run `kube-harness delete NAME` again (or `docker rm -f` / `docker network rm` them); "
+            "`kube-harness gc` also retries",
+        )
+        self.leftovers = leftovers

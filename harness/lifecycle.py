@@ -15,12 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from harness.cluster import Cluster
-from harness.errors import UsageError
+from harness.errors import CleanupError, HarnessError, UsageError
+from harness.locks import host_lock
 from harness.phases.engine import Context, Engine
 from harness.progress import Progress
 from harness.providers import dockerapi
-from harness.providers.base import LABEL_PID
+from harness.providers.base import (
+    KIND_CLUSTER_LABEL,
+    LABEL_CLUSTER,
+    LABEL_KEEP,
+    LABEL_PID,
+    LABEL_PROVIDER,
+    LABEL_SESSION,
+)
 from harness.reporting.record import OK, SKIPPED, PhaseRecord, RunRecord, new_run_id
+from harness.spec import spec_warnings
 
 PROVIDERS = ("kind", "kubeadm", "existing")
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
@@ -47,12 +56,21 @@ def provider_for(name: str, phased: bool = False) -> Any:
 def _check_name(name: str, provider: str) -> None:
     if not NAME_RE.fullmatch(name):
         raise UsageError(f"cluster name {name!r} is not a DNS label of at most 40 characters",
-                         fix="use lowercase letters, digits and '-'")  # fmt: skip
+                         fix="use lowercase letters, digits and '-' (the name is part of node hostnames, "
+                             "Docker names and file paths)")  # fmt: skip
     taken = Cluster.state_dir_path(name).exists()
     if not taken and provider != "existing":  # an existing cluster needs no Docker on this host
-        taken = name in dockerapi.labelled_clusters()
+        taken = name in dockerapi.labelled_clusters() or bool(dockerapi.resources({KIND_CLUSTER_LABEL: name}))
     if taken:
         raise UsageError(f"a cluster named {name!r} already exists", fix=f"delete it (kube-harness delete {name})")
+
+
+def _claim(cluster: Cluster) -> None:
+    """Check the name and write the cluster's state, under the host lock: of two creates of one
+    name, exactly one gets it; the other stops here, before it has made anything."""
+    with host_lock():
+        _check_name(cluster.name, cluster.provider)
+        cluster.claim()
 
 
 def _printer(progress: Progress) -> Callable[[PhaseRecord], None]:
@@ -64,11 +82,27 @@ def _printer(progress: Progress) -> Callable[[PhaseRecord], None]:
     return on_phase
 
 
-def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased: bool = False,
-                   progress: Progress | None = None, kubeconfig: Path | None = None,
+def _validate(spec: Any, provider: str, prov: Any, kubeconfig: Path | None, progress: Progress) -> Path | None:
+    """Everything about the spec and the host that can be checked before anything exists (images
+    present, address ranges free, ...); prints the spec's warnings."""
+    if hasattr(prov, "validate"):
+        prov.validate(spec)
+    for warning in spec_warnings(spec):
+        progress.say(f"warning: {warning}")
+    if provider == "existing":
+        from harness.providers.existing import check_kubeconfig
+
+        return check_kubeconfig(kubeconfig)
+    return kubeconfig
+
+
+def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, keep_failed: bool = False,
+                   phased: bool = False, progress: Progress | None = None, kubeconfig: Path | None = None,
                    background_until: Callable[[], bool] | None = None) -> Cluster:  # fmt: skip
     """Make a cluster from ``spec``; returns its handle (state saved; kubeconfig under the run dir).
 
+    ``keep``: the cluster is kept (labelled so: gc never removes it, only ``delete`` does).
+    ``keep_failed``: after a failed or interrupted create, leave what was made for inspection.
     ``background_until``: make it in the background (its nodes get a small CPU share, see
     ``harness.providers.priority``) until it is ready or this returns True."""
     progress = progress or Progress()
@@ -76,20 +110,15 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased
     if kubeconfig is not None and provider != "existing":
         raise UsageError("--kubeconfig is only used by the existing provider",
                          fix="drop --kubeconfig, or use --provider existing")  # fmt: skip
-    if hasattr(prov, "validate"):
-        prov.validate(spec)
-    if provider == "existing":
-        from harness.providers.existing import check_kubeconfig
-
-        kubeconfig = check_kubeconfig(kubeconfig)
     run_id = new_run_id()
     name = spec.name or f"kh-{run_id[-6:]}"
     _check_name(name, provider)
+    kubeconfig = _validate(spec, provider, prov, kubeconfig, progress)
     record = RunRecord(run_id, "create", cluster=name, provider=provider, spec=spec.model_dump(mode="json"))
     cluster = Cluster(name, provider, run_id, keep=keep, spec=record.spec)
-    cluster.save()
+    _claim(cluster)
     progress.say(f"==> creating cluster {name} with {provider} (run {run_id}, record {record.path})")
-    ctx = Context(record, keep=keep, data={"cluster": cluster, "spec": spec, "kubeconfig": kubeconfig})
+    ctx = Context(record, keep=keep_failed, data={"cluster": cluster, "spec": spec, "kubeconfig": kubeconfig})
     lowered: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if background_until:
         from harness.providers import priority
@@ -99,25 +128,39 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased
         with lowered:
             Engine(prov.plan(spec, name), on_phase=_printer(progress)).run(ctx)
     except BaseException:
-        if keep:
+        if keep_failed:
             cluster.status = "failed"
-            cluster.save()
+            cluster.save_if_mine()
         raise
     return cluster
 
 
+def _provider_of(name: str) -> str:
+    """The provider of a cluster this cache has no state for (made from another cache)."""
+    found = dockerapi.labelled_clusters().get(name)
+    if found is None:
+        raise UsageError(f"no cluster named {name!r}", fix="see `kube-harness list`")
+    if LABEL_PROVIDER in found:
+        return found[LABEL_PROVIDER]
+    networks = {r.name for r in dockerapi.resources({LABEL_CLUSTER: name}) if r.kind == "network"}
+    return "kind" if f"kh-kind-{name}" in networks else "kubeadm"  # made before the provider label
+
+
 def delete_cluster(name: str) -> list[str]:
-    """Remove a cluster's resources (by state and by label) and forget it."""
+    """Remove a cluster's resources (by state and by label) and forget it. When something cannot
+    be removed, the rest still goes, the state stays marked ``failed`` with what is left, and the
+    CleanupError names it."""
+    state = Cluster.load(name) if Cluster.state_dir_path(name).exists() else None
+    provider = state.provider if state else _provider_of(name)
     try:
-        cluster = Cluster.load(name)
-        provider = cluster.provider
-    except UsageError:
-        if name not in dockerapi.labelled_clusters():
-            raise
-        provider = "kubeadm"
-    gone = provider_for(provider).delete(name)
+        gone = provider_for(provider).delete(name)
+    except CleanupError as exc:
+        if state is not None:
+            state.status, state.leftovers = "failed", exc.leftovers
+            state.save()
+        raise
     Cluster.state_dir_path(name).unlink(missing_ok=True)
-    return gone
+    return list(gone)
 
 
 def _alive(pid: str) -> bool:
@@ -132,25 +175,46 @@ def _alive(pid: str) -> bool:
     return True
 
 
+def _kept(labels: dict[str, str], state: Cluster | None) -> bool:
+    return labels.get(LABEL_KEEP) == "true" or bool(state and state.keep)
+
+
 def gc(dry_run: bool = False) -> list[str]:
-    """Remove every cluster whose creating process is gone and that was not kept: labelled Docker
-    resources first, then records of clusters that have nothing left."""
+    """Remove every cluster whose creating process is gone and that is not kept (by its label, seen
+    from any cache, or by its state here): labelled Docker resources first, then records of
+    clusters that have nothing left. Goes on after a cluster it cannot remove; then raises."""
     states = {c.name: c for c in Cluster.all()}
-    removed = []
+    removed, failures = [], []
     for name, labels in dockerapi.labelled_clusters().items():
         state = states.get(name)
-        if (state and state.keep) or _alive(labels.get(LABEL_PID, "")):
+        if _kept(labels, state) or _alive(labels.get(LABEL_PID, "")):
             continue
         removed.append(name)
         if not dry_run:
-            delete_cluster(name)
+            try:
+                delete_cluster(name)
+            except CleanupError as exc:
+                failures.extend(exc.leftovers)
     leftovers = dockerapi.labelled_clusters()
     for name, state in states.items():
         if name not in removed and name not in leftovers and _orphaned(state):
             removed.append(name)
             if not dry_run:
                 state.forget()
+    if failures:
+        raise CleanupError(failures)
     return removed
+
+
+def sweep_session(session: str) -> list[str]:
+    """Delete what a pytest session left (clusters labelled with its id, not kept): what an
+    interrupted or killed worker could not delete itself. Returns the names."""
+    left = [n for n, labels in dockerapi.labelled_clusters().items()
+            if labels.get(LABEL_SESSION) == session and labels.get(LABEL_KEEP) != "true"]  # fmt: skip
+    for name in left:
+        with contextlib.suppress(HarnessError):
+            delete_cluster(name)
+    return left
 
 
 def _orphaned(state: Cluster) -> bool:
@@ -167,9 +231,8 @@ def managed_cluster(spec: Any, provider: str = "kind", keep: bool = False, phase
         with managed_cluster(spec_from_kwargs(workers=2), provider="kubeadm") as c:
             print(c.kubectl("get", "nodes"))
     """
-    cluster = create_cluster(
-        spec, provider=provider, keep=keep, phased=phased, progress=progress, kubeconfig=kubeconfig
-    )
+    cluster = create_cluster(spec, provider=provider, keep=keep, keep_failed=keep, phased=phased,
+                             progress=progress, kubeconfig=kubeconfig)  # fmt: skip
     try:
         yield cluster
     finally:

@@ -20,7 +20,7 @@ from harness.lifecycle import PROVIDERS
 @click.option("--kubernetes-version", help="Override the spec's Kubernetes version.")
 @click.option("--node-image", help="Use this node image instead of building the default.")
 @click.option("--phased", is_flag=True, help="kubeadm provider: run `kubeadm init` phase by phase.")
-@click.option("--keep", is_flag=True, help="Keep the nodes after a failure or Ctrl-C (for debugging).")
+@click.option("--keep", is_flag=True, help="After a failure or Ctrl-C, keep what was made (for debugging).")
 @click.option(
     "--kubeconfig",
     "kubeconfig_path",
@@ -30,7 +30,8 @@ from harness.lifecycle import PROVIDERS
 def create(provider: str, spec_path: Path | None, name: str | None, control_planes: int | None, workers: int | None,
            kubernetes_version: str | None, node_image: str | None, phased: bool, keep: bool,
            kubeconfig_path: Path | None) -> None:  # fmt: skip
-    """Create a cluster; prints its name and kubeconfig path."""
+    """Create a cluster; prints its name and kubeconfig path. It is kept (labelled so: gc never
+    removes it) until `kube-harness delete`."""
     from harness.lifecycle import create_cluster
     from harness.spec import load_spec, spec_from_dict
 
@@ -38,32 +39,55 @@ def create(provider: str, spec_path: Path | None, name: str | None, control_plan
     overrides = {"name": name, "control_planes": control_planes, "workers": workers,
                  "kubernetes_version": kubernetes_version, "node_image": node_image}  # fmt: skip
     spec = spec_from_dict({**base, **{k: v for k, v in overrides.items() if v is not None}})
-    cluster = create_cluster(spec, provider=provider, keep=keep, phased=phased, kubeconfig=kubeconfig_path)
-    cluster.keep = True  # made from the command line: it stays until `kube-harness delete`
-    cluster.save()
+    cluster = create_cluster(spec, provider=provider, keep=True, keep_failed=keep, phased=phased,
+                             kubeconfig=kubeconfig_path)  # fmt: skip
     click.echo(f"cluster {cluster.name} ready; kubeconfig: {cluster.kubeconfig}")
 
 
 @click.command()
 @click.argument("names", nargs=-1, required=True)
 def delete(names: tuple[str, ...]) -> None:
-    """Delete clusters and every resource they labelled."""
+    """Delete clusters (kept ones too) and every resource they labelled. Goes on after a cluster
+    that cannot be removed entirely; exits with that error at the end."""
+    from harness.errors import HarnessError
     from harness.lifecycle import delete_cluster
 
+    failed: HarnessError | None = None
     for name in names:
-        for line in delete_cluster(name):
-            click.echo(f"removed {line}")
+        try:
+            for line in delete_cluster(name):
+                click.echo(f"removed {line}")
+        except HarnessError as exc:
+            click.echo(f"error: {name}: {exc}", err=True)
+            failed = exc
+    if failed is not None:
+        sys.exit(failed.exit_code)
 
 
 @click.command("list")
 def list_() -> None:
-    """List the clusters the harness knows."""
+    """List the clusters the harness knows (its state here, and labelled Docker resources of
+    clusters made from other caches)."""
     from harness.cluster import Cluster
+    from harness.providers import dockerapi
+    from harness.providers.base import LABEL_KEEP, LABEL_PROVIDER
 
+    known = Cluster.all()
     click.echo(f"{'NAME':24} {'PROVIDER':9} {'STATUS':9} {'NODES':6} {'KEPT':5} KUBECONFIG")
-    for c in Cluster.all():
+    for c in known:
         kept = "yes" if c.keep else "no"
-        click.echo(f"{c.name:24} {c.provider:9} {c.status:9} {len(c.nodes):<6} {kept:5} {c.kubeconfig}")
+        left = f"  (left: {', '.join(c.leftovers)})" if c.leftovers else ""
+        click.echo(f"{c.name:24} {c.provider:9} {c.status:9} {len(c.nodes):<6} {kept:5} {c.kubeconfig}{left}")
+    try:
+        labelled = dockerapi.labelled_clusters()
+    except Exception:  # no Docker here: the state is all there is
+        return
+    for name, found in sorted(labelled.items()):
+        if name not in {c.name for c in known}:
+            kept = "yes" if found.get(LABEL_KEEP) == "true" else "no"
+            click.echo(
+                f"{name:24} {found.get(LABEL_PROVIDER, '?'):9} {'-':9} {'-':6} {kept:5} (no state in this cache)"
+            )
 
 
 @click.command()
@@ -138,7 +162,7 @@ def logs_export(name: str, directory: Path) -> None:
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 def gc(dry_run: bool) -> None:
-    """Remove every labelled cluster whose run is gone (not kept)."""
+    """Remove every labelled cluster whose creating process is gone, unless it is kept."""
     from harness.lifecycle import gc as collect
 
     for name in collect(dry_run=dry_run):

@@ -1,18 +1,18 @@
-"""``kube-harness``: doctor, host prepare, image build/ls/rm, tools."""
+"""``kube-harness``: doctor, host prepare/restore, image build/ls/rm, tools."""
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
 
-from harness import __version__
+from harness import __version__, signals
 from harness.errors import HarnessError
 
 
 class HarnessGroup(click.Group):
-    """Prints HarnessErrors as ``error: ...`` + fix and exits with their code; Ctrl-C exits 130."""
+    """Prints HarnessErrors as ``error: ...`` + fix and exits with their code; SIGINT, SIGTERM and
+    SIGHUP (after cleanup) exit 130, 143 and 129."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -20,9 +20,9 @@ class HarnessGroup(click.Group):
         except HarnessError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo(f"interrupted ({exc or 'SIGINT'}); cleaned up", err=True)
+            sys.exit(signals.exit_code(exc))
 
 
 @click.group(cls=HarnessGroup)
@@ -61,6 +61,26 @@ def host_prepare(no_tools: bool) -> None:
     prepare(build_tools=not no_tools)
 
 
+@host.command("restore")
+@click.option("--force", is_flag=True,
+              help="Restore even while containers use the kube-harness-runc runtime (Docker can no "
+                   "longer start them afterwards, and exec or stop may fail).")  # fmt: skip
+def host_restore(force: bool) -> None:
+    """Undo the Docker changes of `host prepare`.
+
+    Puts /etc/docker/daemon.json back byte for byte as it was before the first prepare (or removes
+    it if there was none), removes the runc shim, and reloads dockerd (SIGHUP) if it runs and
+    daemon.json changed. A daemon.json edited after prepare is first copied to
+    daemon.json.kube-harness-replaced; after an older prepare that kept no backup, only the
+    kube-harness-runc entries are taken out of it. Refuses while containers still use the shim's
+    runtime, unless --force. Installed packages, a started dockerd and raised sysctls are left as
+    they are (and listed). With nothing to restore it says so and exits 0.
+    """
+    from harness.host.restore import restore
+
+    restore(force=force)
+
+
 @cli.group()
 def tools() -> None:
     """kind and kubectl."""
@@ -88,9 +108,9 @@ for command in COMMANDS:
 
 
 def main() -> None:
-    # A background job may inherit SIGINT as ignored; Ctrl-C must always reach the phase engine,
-    # which turns it into cleanup.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # A background job may inherit SIGINT as ignored; Ctrl-C, a CI cancel (SIGTERM) and a closed
+    # terminal (SIGHUP) must always reach the phase engine and faults, which turn them into cleanup.
+    signals.install()
     cli(prog_name="kube-harness")
 
 

@@ -5,9 +5,14 @@ Docker 20.10 asks for every capability the kernel knows when a container is ``--
 Where the capability bounding set of the host lacks some (CAP_SYS_RESOURCE on Firecracker hosts),
 runc then fails with "unable to apply caps: operation not permitted". This wrapper removes from the
 OCI process spec every capability outside its own bounding set, for ``create``/``run`` (the
-bundle's config.json) and ``exec`` (the ``--process`` file), then execs the real runc.
+bundle's config.json) and ``exec`` (the ``--process`` file), then execs the real runtime: runc, or
+whatever OCI runtime was Docker's default-runtime before (crun, ...).
 
-This file is standalone: it uses only the standard library and is copied to the host as is.
+``host prepare`` bakes the runtime it found into DEFAULT_RUNC of the installed copy;
+KUBE_HARNESS_REAL_RUNC in dockerd's environment overrides it.
+
+This file is standalone: it uses only the standard library and is copied to the host with only its
+shebang line and DEFAULT_RUNC rewritten.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import json
 import os
 import sys
 
-REAL_RUNC = os.environ.get("KUBE_HARNESS_REAL_RUNC", "/usr/sbin/runc")
+DEFAULT_RUNC = "/usr/sbin/runc"  # rewritten by `kube-harness host prepare` in the installed copy
+REAL_RUNC = os.environ.get("KUBE_HARNESS_REAL_RUNC", DEFAULT_RUNC)
 # Linux capability numbers, in order (capability.h).
 CAP_NAMES = [
     "CHOWN",

@@ -3,8 +3,11 @@
 A phase's ``when`` decides if it runs: ``success`` (default: only while everything before it
 succeeded), ``failure`` (only after a failure, a timeout or Ctrl-C — cleanup such as deleting a
 half-made cluster; skipped when the context says ``keep``) or ``always`` (e.g. exporting logs).
-Each phase runs in a worker thread so its timeout holds even when a command hangs; Ctrl-C in the
-main thread marks the phase interrupted, runs the cleanup phases, then re-raises.
+Each phase runs in a worker thread so its timeout holds even when a command hangs; Ctrl-C (or
+SIGTERM, SIGHUP: see ``harness.signals``) in the main thread marks the phase interrupted, runs the
+cleanup phases, then re-raises. An engine running in another thread (a cluster made in the
+background) sees the interruption through ``signals.INTERRUPTED`` within a fraction of a second and
+does the same.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
+from harness import signals
+from harness.errors import HarnessError, UsageError
+from harness.redact import redact
 from harness.reporting.record import FAILED, INTERRUPTED, OK, SKIPPED, TIMEOUT, PhaseRecord, RunRecord
 
 CANCEL_GRACE_S = 20.0
 HOLD_ENV = "KUBE_HARNESS_HOLD_PHASE"  # "name[:seconds]": pause before that phase (debugging, tests)
+FAIL_ENV = "KUBE_HARNESS_FAIL_PHASE"  # "name[:after]": that phase fails, before (or after) its work (tests)
+WATCH_S = 0.25  # how often a phase's wait looks at signals.INTERRUPTED
 
 
 class PhaseFailed(HarnessError):
@@ -51,8 +58,9 @@ class Context:
             raise PhaseCancelled("cancelled")
 
     def say(self, text: str) -> None:
+        """Append to the phase's log (secrets redacted)."""
         with self.log.open("a") as fh:
-            fh.write(text.rstrip() + "\n")
+            fh.write(redact(text.rstrip()) + "\n")
 
 
 @dataclass
@@ -90,7 +98,7 @@ class Engine:
         ctx.record.finish(OK if failure is None else failure[0].status)
         if failure is not None:
             rec, error = failure
-            if isinstance(error, KeyboardInterrupt):
+            if isinstance(error, KeyboardInterrupt | UsageError):  # bad input found late: said as it is
                 raise error
             raise PhaseFailed(f"phase {rec.name} {rec.status}: {rec.error}", fix=f"see the phase log {rec.log}")
         return ctx.record
@@ -114,7 +122,7 @@ class Engine:
         worker.start()
         error: BaseException | None
         try:
-            finished = outcome.done.wait(phase.timeout)  # a plain wait: Ctrl-C still reaches this thread
+            finished = _wait(outcome.done, phase.timeout, interruptible=phase.when == "success")
             error = outcome.error if finished else TimeoutError(f"did not finish within {phase.timeout:g}s")
             rec.status = OK if error is None else (TIMEOUT if not finished else FAILED)
         except KeyboardInterrupt as exc:
@@ -124,7 +132,7 @@ class Engine:
             outcome.done.wait(CANCEL_GRACE_S)  # so cleanup does not race its last steps
         rec.duration = round(time.time() - rec.start, 3)
         if error is not None:
-            rec.error = str(error) or type(error).__name__
+            rec.error = redact(str(error)) or type(error).__name__
             ctx.say(f"phase {phase.name} {rec.status}: {rec.error}")
         ctx.record.save()
         self.on_phase(rec)
@@ -134,12 +142,39 @@ class Engine:
     def _target(phase: Phase, ctx: Context, outcome: _Outcome) -> None:
         try:
             _hold(phase, ctx)
+            _inject(phase, ctx, after=False)
             phase.run(ctx)
+            _inject(phase, ctx, after=True)
         except BaseException as exc:
             outcome.error = exc
             ctx.say("".join(traceback.format_exception(exc)))
         finally:
             outcome.done.set()
+
+
+def _wait(done: threading.Event, timeout: float, interruptible: bool) -> bool:
+    """Wait for the phase; a plain wait, so a signal still reaches the main thread. In any thread,
+    an interruption (``signals.INTERRUPTED``) ends the wait of a phase that is not cleanup."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if done.wait(min(WATCH_S, max(left, 0))):
+            return True
+        if left <= 0:
+            return False
+        if interruptible and signals.INTERRUPTED.is_set():
+            raise signals.Interrupted()
+
+
+class InjectedFailure(HarnessError):
+    """The failure ``KUBE_HARNESS_FAIL_PHASE`` asked for (tests of cleanup and records)."""
+
+
+def _inject(phase: Phase, ctx: Context, after: bool) -> None:
+    """With ``KUBE_HARNESS_FAIL_PHASE=name`` (or ``name:after``), fail that phase before (after) its work."""
+    name, _, when = os.environ.get(FAIL_ENV, "").partition(":")
+    if name == phase.name and (when == "after") == after:
+        raise InjectedFailure(f"{FAIL_ENV} asked phase {name} to fail {'after' if after else 'before'} its work")
 
 
 def _hold(phase: Phase, ctx: Context) -> None:

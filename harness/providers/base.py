@@ -20,6 +20,9 @@ LABEL_WORKER = f"{LABEL_PREFIX}/worker"
 LABEL_ROLE = f"{LABEL_PREFIX}/role"
 LABEL_PID = f"{LABEL_PREFIX}/pid"
 LABEL_SESSION = f"{LABEL_PREFIX}/session"  # the pytest session (shared by its xdist workers)
+LABEL_KEEP = f"{LABEL_PREFIX}/keep"  # "true": kept until `kube-harness delete`; gc never removes it
+LABEL_PROVIDER = f"{LABEL_PREFIX}/provider"
+KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind's own label on its node containers
 
 CONTROL_PLANE = "control-plane"
 WORKER = "worker"
@@ -31,9 +34,14 @@ def xdist_worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def labels(cluster: str, run_id: str, role: str | None = None) -> dict[str, str]:
-    """Labels every container, network and volume of a cluster carries."""
+def labels(cluster: str, run_id: str, role: str | None = None, keep: bool = False,
+           provider: str | None = None) -> dict[str, str]:  # fmt: skip
+    """Labels every container, network and volume of a cluster carries (``keep``: a kept cluster)."""
     out = {LABEL_CLUSTER: cluster, LABEL_RUN: run_id, LABEL_WORKER: xdist_worker(), LABEL_PID: str(os.getpid())}
+    if keep:
+        out[LABEL_KEEP] = "true"
+    if provider:
+        out[LABEL_PROVIDER] = provider
     if session := os.environ.get("KUBE_HARNESS_SESSION"):
         out[LABEL_SESSION] = session
     if role:

@@ -6,7 +6,6 @@ no command access, so scenarios that need node access skip on it (``NoNodeAccess
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from harness.cluster import Cluster, NodeInfo
 from harness.errors import HarnessError, UsageError
 from harness.exec import Cmd, Result
 from harness.images import tools
+from harness.paths import write_private
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
 from harness.providers.base import CONTROL_PLANE, WORKER
@@ -57,10 +57,7 @@ def connect(ctx: Context) -> None:
     """Copy the kubeconfig into the run folder, check the API answers, record the nodes."""
     cluster: Cluster = ctx.data["cluster"]
     source = Path(ctx.data["kubeconfig"])
-    dest = Path(ctx.record.dir) / "kubeconfig"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, dest)
-    dest.chmod(0o600)
+    dest = write_private(Path(ctx.record.dir) / "kubeconfig", source.read_text())
     cluster.kubeconfig = str(dest.resolve())
     kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
     Cmd([kubectl, "--kubeconfig", cluster.kubeconfig, "version"], timeout=60).run(log=ctx.log, capture=True)

@@ -11,13 +11,12 @@ from harness.images import tools
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
 from harness.providers import dockerapi, kindconfig
-from harness.providers.base import labels
-from harness.providers.common import resolve_image
+from harness.providers.base import KIND_CLUSTER_LABEL
+from harness.providers.common import forget_after, resolve_image, validate_kind
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm import flow
 from harness.providers.patches import host_patches_dir
 
-KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 KIND_ROLE_LABEL = "io.x-k8s.kind.role"
 
 
@@ -35,12 +34,13 @@ def create(ctx: Context) -> None:
     config = Path(ctx.record.dir) / "kind.yaml"
     config.write_text(kindconfig.from_spec(ctx.data["spec"], patches_dir=host_patches_dir()))
     ctx.say(config.read_text())
-    dockerapi.create_network(network_name(cluster.name), labels(cluster.name, cluster.run_id))
+    dockerapi.create_network(network_name(cluster.name), cluster.labels())
     cluster.kubeconfig = str((Path(ctx.record.dir) / "kubeconfig").resolve())
     cluster.save()
     ctx.check()
     argv = [_kind(), "create", "cluster", "--name", cluster.name, "--image", ctx.data["image"],
             "--config", str(config), "--kubeconfig", cluster.kubeconfig, "--retain"]  # fmt: skip
+    ctx.data["kind_started"] = True  # from here on, kind nodes of this name are this run's
     Cmd(argv, env={"KIND_EXPERIMENTAL_DOCKER_NETWORK": network_name(cluster.name)}, timeout=900).run(log=ctx.log)
     cluster.nodes = kind_nodes(cluster.name)
     cp = next(n for n in cluster.nodes if n.role == "control-plane")
@@ -58,18 +58,24 @@ def kind_nodes(name: str) -> list[NodeInfo]:
     return out
 
 
-def delete_cluster(name: str) -> list[str]:
-    Cmd([_kind(), "delete", "cluster", "--name", name], timeout=300).run(check=False)
-    for c in dockerapi.client().containers.list(all=True, filters={"label": f"{KIND_CLUSTER_LABEL}={name}"}):
-        dockerapi.remove_container(c)  # what kind could not remove (a node Docker could not kill)
-    return [f"kind cluster {name}", *dockerapi.remove_cluster(name)]
+def delete_cluster(name: str, run: str | None = None, kind_nodes: bool = True) -> list[str]:
+    """``kind delete cluster``, then whatever kind left (a node Docker could not kill) and the
+    harness's own labelled resources (of ``run`` only, if given). ``kind_nodes=False``: this run
+    never started kind, so kind nodes of that name belong to somebody else and stay."""
+    gone = []
+    if kind_nodes:
+        res = Cmd([_kind(), "delete", "cluster", "--name", name], timeout=300).run(check=False)
+        gone.append(f"kind cluster {name}" + ("" if res.ok else f" (kind delete: exit {res.rc})"))
+        gone += dockerapi.remove_all({KIND_CLUSTER_LABEL: name})
+    return gone + dockerapi.remove_cluster(name, run)
 
 
 def cleanup(ctx: Context) -> None:
     cluster: Cluster = ctx.data["cluster"]
-    for line in delete_cluster(cluster.name):
+    removed = forget_after(cluster, lambda: delete_cluster(cluster.name, cluster.run_id,
+                                                           kind_nodes=bool(ctx.data.get("kind_started"))))  # fmt: skip
+    for line in removed:
         ctx.say(f"removed {line}")
-    cluster.forget()
 
 
 class KindProvider:
@@ -85,3 +91,7 @@ class KindProvider:
 
     def delete(self, cluster: str) -> list[str]:
         return delete_cluster(cluster)
+
+    @staticmethod
+    def validate(spec: Any) -> None:
+        validate_kind(spec)

@@ -11,13 +11,17 @@ test that used a cluster gets a failure bundle attached to its report.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from docker.errors import DockerException
 
+from harness import signals
 from harness.errors import HarnessError
 from harness.pytest_plugin import durations, markers
 from harness.pytest_plugin.fixtures import (
@@ -39,7 +43,13 @@ from harness.pytest_plugin.fixtures import (
 )
 from harness.pytest_plugin.options import add_options, resolve_options
 from harness.pytest_plugin.scheduling import make_scheduler
-from harness.pytest_plugin.session import end_session, session_dir, session_id, start_session
+from harness.pytest_plugin.session import (
+    end_session,
+    session_dir,
+    session_id,
+    session_used_clusters,
+    start_session,
+)
 from harness.pytest_plugin.sharing import Registry
 
 __all__ = [
@@ -60,6 +70,7 @@ __all__ = [
 
 
 SESSION_ENV_KEY = pytest.StashKey[dict[str, str | None]]()
+SIGNALS_KEY = pytest.StashKey[dict[int, Any]]()
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
@@ -74,6 +85,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, doc in markers.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
     resolve_options(config)
+    # SIGTERM (a CI cancel) and SIGHUP clean up as Ctrl-C does; an xdist controller passes them on
+    # to its workers, which a cancel aimed at the controller alone would not reach
+    controller = not _is_xdist_worker(config) and bool(getattr(config.option, "numprocesses", None))
+    config.stash[SIGNALS_KEY] = signals.install(signals.forward_to_children if controller else None)
     if not _is_xdist_worker(config):
         config.stash[SESSION_ENV_KEY] = start_session()
         if getattr(config, "cache", None) is not None:  # None under -p no:cacheprovider
@@ -82,8 +97,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller (after every worker is gone) deletes any cluster of the session still there
+    and not kept: what an interrupted or killed worker left. Then the session ends."""
     if SESSION_ENV_KEY in config.stash:
+        if session_used_clusters() and not config.getoption("keep_cluster"):
+            with contextlib.suppress(HarnessError, DockerException):
+                from harness.lifecycle import sweep_session
+
+                for name in sweep_session(session_id()):
+                    print(f"kube-harness: deleted cluster {name}, left by this session", file=sys.stderr)
         end_session(config.stash[SESSION_ENV_KEY])
+    if SIGNALS_KEY in config.stash:
+        signals.restore(config.stash[SIGNALS_KEY])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -130,7 +155,22 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     _attach_bundle(item, report)
+    _redact_report(item, report)
     return report
+
+
+def _redact_report(item: pytest.Item, report: pytest.TestReport) -> None:
+    """What pytest shows and writes to JUnit (the failure, captured output, properties) passes
+    through the redactor: a failing command's text may carry a token or a key."""
+    from harness.redact import redact
+
+    if report.longrepr is not None:
+        text = report.longreprtext
+        if redact(text) != text:
+            report.longrepr = redact(text)
+    report.sections = [(title, redact(content)) for title, content in report.sections]
+    item.user_properties[:] = [(k, redact(v) if isinstance(v, str) else v) for k, v in item.user_properties]
+    report.user_properties = list(item.user_properties)
 
 
 def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -140,13 +180,13 @@ def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
     test_cluster = funcargs.get("cluster")
     if test_cluster is None:
         return
-    from harness.reporting.bundle import collect
+    from harness.reporting.bundle import collect, write
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[-120:]
     folder = Path(item.config.getoption("artifacts_dir")) / f"session-{session_id()}" / "bundles" / safe
     namespaces = [item.stash[NAMESPACE_KEY]] if NAMESPACE_KEY in item.stash else []
     path = collect(test_cluster, folder, namespaces)
-    (path / "failure.txt").write_text(f"{item.nodeid}\n\n{report.longreprtext}\n")  # what failed, with the bundle
+    write(path / "failure.txt", f"{item.nodeid}\n\n{report.longreprtext}\n")  # what failed, with the bundle
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
     report.sections.append(("kube-harness failure bundle", f"{path}\n" + "\n".join(f"  {f}" for f in files)))
     item.user_properties.append(("kube_harness_bundle", str(path)))

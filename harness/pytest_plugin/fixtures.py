@@ -29,7 +29,7 @@ from harness.progress import Progress
 from harness.providers.base import xdist_worker
 from harness.pytest_plugin import markers
 from harness.pytest_plugin.durations import CLUSTER_WAIT
-from harness.pytest_plugin.session import session_dir
+from harness.pytest_plugin.session import mark_used, session_dir, session_id
 from harness.pytest_plugin.sharing import Registry, cluster_key
 from harness.spec import ClusterSpec, load_spec, spec_from_kwargs
 
@@ -83,14 +83,15 @@ class Pool:
         if self.reuse:
             return Cluster.load(self.reuse)
         key = cluster_key(provider, spec)
+        mark_used()
         if key not in self.local:
             if not background:
                 self.registry.wanted_now(key)
 
             def make() -> Cluster:
                 until = (lambda: self.registry.is_wanted_now(key)) if background else None
-                return create_cluster(spec, provider=provider, progress=Progress(tick=60), kubeconfig=self.kubeconfig,
-                                      background_until=until)  # fmt: skip
+                return create_cluster(spec, provider=provider, keep=self.keep, progress=Progress(tick=60),
+                                      kubeconfig=self.kubeconfig, background_until=until)  # fmt: skip
 
             self.local[key] = self.registry.acquire(key, xdist_worker(), make)
         return self.local[key]
@@ -172,8 +173,10 @@ def _shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def _private_name(nodeid: str) -> str:
+    """``kh-p-<test>-<hash>``: the hash covers the session id, so two sessions running the same
+    disruptive test at once never pick the same name."""
     stem = re.sub(r"[^a-z0-9]+", "-", nodeid.split("::")[-1].lower()).strip("-")[:20].strip("-")
-    return f"kh-p-{stem}-{hashlib.sha256(nodeid.encode()).hexdigest()[:5]}"
+    return f"kh-p-{stem}-{hashlib.sha256(f'{session_id()}/{nodeid}'.encode()).hexdigest()[:5]}"
 
 
 @pytest.fixture
@@ -188,11 +191,12 @@ def cluster_factory(
     made: list[Cluster] = []
 
     def make(provider: str | None = None, spec: ClusterSpec | None = None, **fields: Any) -> Cluster:
+        mark_used()
         base = (spec or cluster_spec).model_dump(mode="json", exclude_unset=True)
         name = f"{_private_name(request.node.nodeid)}{len(made) or ''}"
         full = spec_from_kwargs(**{**base, **fields, "name": name})
-        made.append(create_cluster(full, provider=provider or cluster_provider, progress=Progress(tick=60),
-                                   kubeconfig=cluster_kubeconfig))  # fmt: skip
+        made.append(create_cluster(full, provider=provider or cluster_provider, keep=keep_cluster,
+                                   progress=Progress(tick=60), kubeconfig=cluster_kubeconfig))  # fmt: skip
         return made[-1]
 
     yield make
@@ -225,7 +229,9 @@ def module_cluster(request: pytest.FixtureRequest, cluster_spec: ClusterSpec, cl
     want = markers.request_for(request.node, cluster_spec, cluster_provider)
     base = want.spec.model_dump(mode="json", exclude_unset=True)
     spec = spec_from_kwargs(**{**base, "name": _private_name(request.node.nodeid)})
-    cluster = create_cluster(spec, provider=want.provider, progress=Progress(tick=60), kubeconfig=cluster_kubeconfig)
+    mark_used()
+    cluster = create_cluster(spec, provider=want.provider, keep=keep_cluster, progress=Progress(tick=60),
+                             kubeconfig=cluster_kubeconfig)  # fmt: skip
     yield cluster
     if not keep_cluster:
         delete_cluster(cluster.name)

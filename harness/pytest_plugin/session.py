@@ -45,3 +45,16 @@ def session_dir() -> Path:
     if SESSION_DIR_ENV not in os.environ:
         start_session()
     return Path(os.environ[SESSION_DIR_ENV])
+
+
+USED = "kube-harness-used"
+
+
+def mark_used() -> None:
+    """This session made (or is making) a cluster: its end sweeps what is left of it."""
+    session_dir().mkdir(parents=True, exist_ok=True)
+    (session_dir() / USED).touch()
+
+
+def session_used_clusters() -> bool:
+    return (session_dir() / USED).exists()

@@ -3,23 +3,38 @@
 Per node: journals (kubelet, containerd, all), console, iptables-save, nft ruleset, resolv.conf,
 kubelet config (see ``nodelogs``); cluster-wide: the create run's phase logs (kubeadm output),
 nodes and events; for the test's namespace and kube-system: resource YAML, events and pod logs.
+Every file is written through the redactor; the bundle's folder is 0700.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from harness.cluster import Cluster
+from harness.paths import private_dir
+from harness.redact import redact
 from harness.reporting import nodelogs
+
+
+def write(path: Path, text: str) -> Path:
+    """Write a bundle (or report) file with its secrets redacted."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(redact(text))
+    return path
+
+
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy the text files under ``src`` (phase logs) through the redactor."""
+    for file in sorted(p for p in src.rglob("*") if p.is_file()):
+        write(dest / file.relative_to(src), file.read_text(errors="replace"))
 
 
 def _kubectl_to(cluster: Cluster, path: Path, *args: str) -> None:
     try:
-        path.write_text(cluster.kubectl(*args, check=False))
+        write(path, cluster.kubectl(*args, check=False))
     except Exception as exc:
-        path.write_text(f"could not run kubectl {' '.join(args)}: {exc}\n")
+        write(path, f"could not run kubectl {' '.join(args)}: {exc}\n")
 
 
 def _namespace(cluster: Cluster, ns: str, folder: Path) -> None:
@@ -37,10 +52,11 @@ def _namespace(cluster: Cluster, ns: str, folder: Path) -> None:
 
 def collect(cluster: Cluster, folder: Path, namespaces: list[str]) -> Path:
     """Write the bundle into ``folder``; returns it. Never raises for a missing piece."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder.parent)
+    private_dir(folder)
     run_dir = Path(cluster.kubeconfig).parent
     if (run_dir / "phases").is_dir():
-        shutil.copytree(run_dir / "phases", folder / "create-phases", dirs_exist_ok=True)
+        copy_tree(run_dir / "phases", folder / "create-phases")
     _kubectl_to(cluster, folder / "nodes.yaml", "get", "nodes", "-o", "yaml")
     _kubectl_to(cluster, folder / "events-all.txt", "get", "events", "-A", "--sort-by=.lastTimestamp")
     for ns in [*namespaces, "kube-system"]:
@@ -49,5 +65,5 @@ def collect(cluster: Cluster, folder: Path, namespaces: list[str]) -> Path:
         try:
             nodelogs.export(cluster, folder / "nodes")
         except Exception as exc:
-            (folder / "nodes-error.txt").write_text(str(exc))
+            write(folder / "nodes-error.txt", str(exc))
     return folder

@@ -1,10 +1,11 @@
-"""Collect node logs into a directory: journals, console output, kubeadm and kubelet files."""
+"""Collect node logs into a directory: journals, console output, kubeadm and kubelet files (redacted)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from harness.cluster import Cluster
+from harness.redact import redact
 
 COMMANDS = {
     "journal-kubelet.log": ["journalctl", "--no-pager", "-u", "kubelet"],
@@ -25,10 +26,10 @@ def export(cluster: Cluster, directory: Path) -> list[Path]:
     for node in cluster.all_nodes:
         folder = directory / node.name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "console.log").write_text(node.logs())
+        (folder / "console.log").write_text(redact(node.logs()))
         out.append(folder / "console.log")
         for filename, argv in COMMANDS.items():
             res = node.command(*argv, timeout=60).run(check=False)
-            (folder / filename).write_text(res.stdout + (f"\n(exit {res.rc}) {res.stderr}" if res.rc else ""))
+            (folder / filename).write_text(redact(res.stdout + (f"\n(exit {res.rc}) {res.stderr}" if res.rc else "")))
             out.append(folder / filename)
     return out

@@ -1,7 +1,8 @@
 """The run record: what one harness run did, phase by phase, as JSON under ``reports/<run-id>/``.
 
 JUnit and HTML reports are rendered from this record alone, so it carries everything they need:
-per-phase start, duration, status, log file and error, plus free-form measurements.
+per-phase start, duration, status, log file and error, plus free-form measurements. The record is
+written through the redactor, and its directory (phase logs, the cluster's kubeconfig) is 0700.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.paths import reports_root
+from harness.paths import private_dir, reports_root
+from harness.redact import redact
 
 OK, FAILED, SKIPPED, TIMEOUT, INTERRUPTED, RUNNING = "ok", "failed", "skipped", "timeout", "interrupted", "running"
 
@@ -64,9 +66,9 @@ class RunRecord:
         self.save()
 
     def save(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, default=str))
+        tmp.write_text(redact(json.dumps(asdict(self), indent=2, default=str)))
         tmp.replace(self.path)
         return self.path
 

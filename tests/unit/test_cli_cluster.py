@@ -130,8 +130,8 @@ def test_overrides_reach_create_cluster(no_docker: list[str], monkeypatch: pytes
     assert "cluster demo ready; kubeconfig: /tmp/kc" in result.output
     assert (seen["spec"].name, seen["spec"].workers) == ("demo", 0)
     assert seen["spec"].networking.kube_proxy_mode == "nftables"
-    assert (seen["provider"], seen["phased"], seen["keep"]) == ("kubeadm", True, False)
-    assert Cluster.load("demo").keep is True
+    # made from the command line: kept (labelled so) until `kube-harness delete`; --keep is about failures
+    assert (seen["provider"], seen["phased"], seen["keep"], seen["keep_failed"]) == ("kubeadm", True, True, False)
     assert no_docker == []
 
 

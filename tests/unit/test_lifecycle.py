@@ -28,6 +28,7 @@ def labelled(monkeypatch: pytest.MonkeyPatch) -> Labelled:
 
     def _set(clusters: dict[str, dict[str, str]]) -> None:
         monkeypatch.setattr(lifecycle.dockerapi, "labelled_clusters", lambda: {k: dict(v) for k, v in clusters.items()})
+        monkeypatch.setattr(lifecycle.dockerapi, "resources", lambda selector: [])  # no kind nodes either
 
     return _set
 

@@ -19,11 +19,14 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from harness import redact
 from harness.cluster import Cluster
 from harness.images import cni
 from harness.k8s import checks
+from harness.paths import write_private
 from harness.phases.engine import Context
 from harness.providers import dockerapi
+from harness.providers.common import forget_after
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm import config, loadbalancer, nodes
 from harness.providers.patches import KUBEADM_PATCH_FILES, KUBEADM_PATCHES_DIR
@@ -70,6 +73,7 @@ def configure(ctx: Context) -> None:
     alphabet = string.ascii_lowercase + string.digits
     token = ".".join("".join(secrets.choice(alphabet) for _ in range(n)) for n in (6, 16))
     ctx.data.update(token=token, certificate_key=secrets.token_hex(32))
+    redact.register(token, token.split(".")[1], ctx.data["certificate_key"])
     first = next(n for n in cluster.nodes if n.role == "control-plane")
     lb = next((n for n in cluster.nodes if n.role == "load-balancer"), None)
     endpoint_host = lb.name if lb else first.name
@@ -121,10 +125,7 @@ def kubeconfig(ctx: Context) -> None:
     cluster = _cluster(ctx)
     text = _run(ctx, _first_cp(ctx), "cat", ADMIN_CONF)
     lines = [f"    server: {cluster.endpoint}" if ln.strip().startswith("server:") else ln for ln in text.splitlines()]
-    path = Path(ctx.record.dir) / "kubeconfig"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
+    path = write_private(Path(ctx.record.dir) / "kubeconfig", "\n".join(lines) + "\n")
     cluster.kubeconfig = str(path.resolve())
     ca = x509.load_pem_x509_certificate(_run(ctx, _first_cp(ctx), "cat", "/etc/kubernetes/pki/ca.crt").encode())
     spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -223,8 +224,8 @@ def ready(ctx: Context) -> None:
 
 
 def cleanup(ctx: Context) -> None:
-    """After a failure or Ctrl-C (unless kept): every labelled container, network and volume goes."""
+    """After a failure or Ctrl-C (unless kept): every container, network and volume this run made
+    goes (labelled with its run id: never another run's, even of the same name)."""
     cluster = _cluster(ctx)
-    for line in dockerapi.remove_cluster(cluster.name):
+    for line in forget_after(cluster, lambda: dockerapi.remove_cluster(cluster.name, cluster.run_id)):
         ctx.say(f"removed {line}")
-    cluster.forget()

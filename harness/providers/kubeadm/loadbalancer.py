@@ -9,7 +9,7 @@ from harness.cluster import Cluster, NodeInfo
 from harness.images import haproxy
 from harness.progress import Progress
 from harness.providers import dockerapi
-from harness.providers.base import LABEL_ROLE, LOAD_BALANCER, labels
+from harness.providers.base import LABEL_ROLE, LOAD_BALANCER
 from harness.providers.container import ContainerNode
 from harness.providers.kubeadm.nodes import lb_name, network_name
 
@@ -53,7 +53,7 @@ def create(cluster: Cluster, control_planes: list[NodeInfo]) -> NodeInfo:
     name = lb_name(cluster.name)
     container = dockerapi.client().containers.create(
         image, name=name, hostname=name, detach=True, network=network_name(cluster.name),
-        labels={**labels(cluster.name, cluster.run_id), LABEL_ROLE: LOAD_BALANCER},
+        labels={**cluster.labels(), LABEL_ROLE: LOAD_BALANCER},
     )  # fmt: skip
     container.put_archive(haproxy.CONFIG_DIR, _config_tar(haproxy_config(control_planes)))
     container.start()

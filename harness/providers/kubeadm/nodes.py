@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from harness.cluster import Cluster, NodeInfo
 from harness.providers import dockerapi
-from harness.providers.base import CONTROL_PLANE, LOAD_BALANCER, WORKER, labels
+from harness.providers.base import CONTROL_PLANE, LOAD_BALANCER, WORKER
 from harness.providers.container import ContainerNode
 from harness.wait import wait_for
 
@@ -47,7 +47,7 @@ def create_nodes(cluster: Cluster, image: str, control_planes: int, workers: int
     def one(name_role: tuple[str, str]) -> NodeInfo:
         name, role = name_role
         req = dockerapi.NodeRequest(name, image, role, network_name(cluster.name),
-                                    labels(cluster.name, cluster.run_id, role))  # fmt: skip
+                                    cluster.labels(role))  # fmt: skip
         dockerapi.run_node(req)
         node = ContainerNode(name, role)
         if name == names[0][0]:
@@ -59,7 +59,7 @@ def create_nodes(cluster: Cluster, image: str, control_planes: int, workers: int
 
 
 def create_network(cluster: Cluster) -> None:
-    dockerapi.create_network(network_name(cluster.name), labels(cluster.name, cluster.run_id))
+    dockerapi.create_network(network_name(cluster.name), cluster.labels())
 
 
 __all__ = ["LOAD_BALANCER", "create_network", "create_nodes", "lb_name", "network_name", "node_names"]

@@ -9,7 +9,7 @@ import yaml
 from harness.errors import UsageError
 from harness.phases.engine import Phase
 from harness.providers import dockerapi
-from harness.providers.common import resolve_image
+from harness.providers.common import resolve_image, validate_container_spec
 from harness.providers.kubeadm import flow
 from harness.providers.kubeadm.nodes import node_names
 
@@ -48,7 +48,9 @@ class KubeadmProvider:
 
     @staticmethod
     def validate(spec: Any) -> None:
-        """Nodes join with flags (token, CA hash): a JoinConfiguration patch would be ignored."""
+        """The node image is local; nodes join with flags (token, CA hash): a JoinConfiguration
+        patch would be ignored."""
+        validate_container_spec(spec)
         for text in spec.all_kubeadm_patches():
             if (yaml.safe_load(text) or {}).get("kind") == "JoinConfiguration":
                 raise UsageError("the kubeadm provider joins nodes with flags: JoinConfiguration patches do not apply",
