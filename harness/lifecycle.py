@@ -85,10 +85,10 @@ def _printer(progress: Progress) -> Callable[[PhaseRecord], None]:
 def _validate(spec: Any, provider: str, prov: Any, kubeconfig: Path | None, progress: Progress) -> Path | None:
     """Everything about the spec and the host that can be checked before anything exists (images
     present, address ranges free, ...); prints the spec's warnings."""
-    if hasattr(prov, "validate"):
-        prov.validate(spec)
     for warning in spec_warnings(spec):
         progress.say(f"warning: {warning}")
+    if hasattr(prov, "validate"):
+        prov.validate(spec)
     if provider == "existing":
         from harness.providers.existing import check_kubeconfig
 
