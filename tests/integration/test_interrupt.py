@@ -1,9 +1,11 @@
 """Ctrl-C during any phase of ``kube-harness create`` leaves no container, network or volume
-(and with ``--keep``, leaves them for inspection). Each phase is held open with
-KUBE_HARNESS_HOLD_PHASE so the SIGINT lands while that phase runs."""
+(and with ``--keep``, leaves them for inspection); so do SIGTERM and SIGHUP, for ``create``, an
+xdist pytest session (clusters made in background threads included) and ``fault``. Each phase is
+held open with KUBE_HARNESS_HOLD_PHASE so the signal lands while that phase runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.cluster import Cluster
 from harness.lifecycle import delete_cluster
 from harness.phases.engine import HOLD_ENV
 from harness.providers import dockerapi
@@ -88,3 +91,102 @@ def test_sigint_with_keep_leaves_the_nodes(node_image: str, tmp_path: Path) -> N
     finally:
         delete_cluster(name)
     assert name not in dockerapi.labelled_clusters()
+
+
+# --- SIGTERM (a CI cancel) and SIGHUP (a closed terminal) clean up as Ctrl-C does ---------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "phase", "sig"),
+    [
+        ("kubeadm", "init", signal.SIGTERM),
+        ("kubeadm", "join-workers", signal.SIGHUP),
+        ("kind", "create", signal.SIGTERM),
+    ],
+)
+def test_sigterm_and_sighup_in_create_leave_nothing(provider: str, phase: str, sig: int, node_image: str,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    name = f"kh-sig-{provider[:4]}-{phase.replace('-', '')[:8]}"
+    proc = _start(provider, name, phase, node_image, tmp_path, keep=False)
+    try:
+        _wait_running(proc, phase)
+        os.kill(proc.pid, sig)  # the process alone, as a CI runner's cancel does
+        rc = proc.wait(timeout=180)
+        assert rc == 128 + sig, f"exit {rc}: {proc.stderr.read() if proc.stderr else ''}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert name not in dockerapi.labelled_clusters(), f"leftovers after {signal.Signals(sig).name} in {phase}"
+    assert not dockerapi.resources({"io.x-k8s.kind.cluster": name})
+
+
+TWO_CLUSTERS = """
+import pytest
+
+def test_default(cluster):
+    pass
+
+@pytest.mark.cluster(workers=1)
+def test_other(cluster):
+    pass
+"""
+
+
+def _held(reports: Path, phase: str, count: int, timeout: float = 300) -> list[str]:
+    """Names of the clusters whose create is running ``phase``, once ``count`` of them are."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        held = []
+        for path in reports.glob("*/run.json"):
+            with contextlib.suppress(ValueError, OSError):
+                doc = json.loads(path.read_text())
+                if doc["phases"] and doc["phases"][-1]["name"] == phase and doc["phases"][-1]["status"] == "running":
+                    held.append(doc["cluster"])
+        if len(held) >= count:
+            return held
+        time.sleep(0.5)
+    raise AssertionError(f"{count} creates never reached {phase}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_to_an_xdist_session_cleans_up_its_clusters_also_background_ones(
+    sig: int, node_image: str, tmp_path: Path
+) -> None:
+    """Two shared clusters come up side by side under ``-n 2`` (one in a background thread); the
+    controller alone gets the signal while both are being made: it passes it on to the workers, and
+    nothing of either cluster is left."""
+    (tmp_path / "test_two.py").write_text(TWO_CLUSTERS)
+    reports = tmp_path / "reports"
+    env = {**os.environ, HOLD_ENV: "ready:120", "KUBE_HARNESS_REPORTS": str(reports)}
+    argv = [sys.executable, "-m", "pytest", "-n", "2", "-p", "xdist", "-p", "no:cacheprovider", "--node-image",
+            node_image, "--provider", "kubeadm", str(tmp_path / "test_two.py")]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        names = _held(reports, "ready", 2)
+        os.kill(proc.pid, sig)
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode != 0
+    left = set(dockerapi.labelled_clusters()) & set(names)
+    assert not left, f"clusters left after {signal.Signals(sig).name}: {left}\n{out[-3000:]}"
+
+
+def test_sigterm_reverts_a_held_fault(kind_cluster: Cluster) -> None:
+    worker = kind_cluster.workers[0].name
+    argv = [sys.executable, "-m", "harness.cli.main", "fault", kind_cluster.name, worker, "partition"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        assert "injected" in proc.stdout.readline()
+        chain = kind_cluster.node(worker).command("iptables", "-w", "-S", "KH-FAULT").run(check=False)
+        assert chain.ok, "the partition is in place"
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "reverted" in out, out
+    assert not kind_cluster.node(worker).command("iptables", "-w", "-S", "KH-FAULT").run(check=False).ok
