@@ -12,6 +12,7 @@ output for the caller.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -64,11 +65,23 @@ class Result:
 
     def check(self) -> Result:
         if self.rc != 0:
+            cause = error_line(self.output)
             raise CommandError(
                 f"command failed (exit {self.rc}, {self.duration:.1f}s): {self.paste()}\n"
-                f"--- output tail ---\n{redact(tail(self.output))}"
+                + (f"  said: {redact(cause)}\n" if cause else "")
+                + f"--- output tail ---\n{redact(tail(self.output))}"
             )
         return self
+
+
+def error_line(output: str) -> str:
+    """The command's own last error line (kubeadm ends its output with a hint about stack traces,
+    which is not what went wrong)."""
+    for line in reversed(output.rstrip().splitlines()[-200:]):
+        text = line.strip()
+        if re.search(r"\berror\b|\[ERROR|\bfailed\b|\bfatal\b", text, re.I) and "stack trace" not in text:
+            return text[:400]
+    return ""
 
 
 @dataclass

@@ -108,3 +108,14 @@ def test_tail_keeps_last_lines() -> None:
     text = "\n".join(f"line {i}" for i in range(40)) + "\n\n"
     assert tail(text, 3) == "line 37\nline 38\nline 39"
     assert len(tail(text).splitlines()) == 25
+
+
+def test_a_failure_says_the_commands_own_error_line_not_its_last_hint() -> None:
+    script = ("echo '[init] Using Kubernetes version: v1.37.2'; "
+              "echo 'error: error execution phase preflight: networking.serviceSubnet: Invalid value: "
+              "\"10.96.0.0/30\": subnet with 4 address(es) is too small, the minimum is 10' >&2; "
+              "echo 'To see the stack trace of this error execute with --v=5 or higher' >&2; exit 1")  # fmt: skip
+    with pytest.raises(CommandError) as info:
+        Cmd(["sh", "-c", script]).run()
+    said = next(line for line in str(info.value).splitlines() if line.startswith("  said: "))
+    assert "subnet with 4 address(es) is too small" in said
