@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,3 +83,16 @@ def no_docker(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(dockerapi, "client", lambda: refuse("dockerapi.client()"))
     monkeypatch.setattr(Cmd, "run", lambda self, *a, **kw: refuse(f"Cmd.run({self.paste()})"))
     return attempts
+
+
+@pytest.fixture
+def dead_pid() -> str:
+    """A pid no process has (searched from 999999 up, so the test never depends on luck)."""
+    for pid in range(999_999, 1_100_000):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return str(pid)
+        except PermissionError:
+            continue
+    pytest.skip("no free pid found")

@@ -4,7 +4,6 @@ what is left; a losing create never touching the winner's resources; gc and kept
 
 from __future__ import annotations
 
-import os
 from types import SimpleNamespace
 from typing import Any
 
@@ -182,19 +181,8 @@ def test_claim_is_exclusive() -> None:
 # --- keep and gc ------------------------------------------------------------------------------------
 
 
-def dead_pid() -> str:
-    for pid in range(999_999, 1_100_000):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return str(pid)
-        except PermissionError:
-            continue
-    pytest.skip("no free pid")
-
-
-def test_gc_spares_a_cluster_kept_by_its_label_even_without_state(api: FakeAPI) -> None:
-    pid = dead_pid()
+def test_gc_spares_a_cluster_kept_by_its_label_even_without_state(api: FakeAPI, dead_pid: str) -> None:
+    pid = dead_pid
     api.add("network", "kh-kept", **{LABEL_CLUSTER: "kept", LABEL_RUN: "r", LABEL_PID: pid, LABEL_KEEP: "true"})
     api.add("container", "kept-worker", **{LABEL_CLUSTER: "kept", LABEL_RUN: "r", LABEL_PID: pid})
     demo(api, cluster="orphan")
@@ -204,8 +192,8 @@ def test_gc_spares_a_cluster_kept_by_its_label_even_without_state(api: FakeAPI) 
     assert {i["labels"][LABEL_CLUSTER] for i in api.items.values()} == {"kept"}
 
 
-def test_gc_goes_on_after_a_cluster_it_cannot_remove(api: FakeAPI) -> None:
-    pid = dead_pid()
+def test_gc_goes_on_after_a_cluster_it_cannot_remove(api: FakeAPI, dead_pid: str) -> None:
+    pid = dead_pid
     for name in ("stuck", "free"):
         demo(api, cluster=name)
     for item in api.items.values():

@@ -33,19 +33,6 @@ def labelled(monkeypatch: pytest.MonkeyPatch) -> Labelled:
     return _set
 
 
-@pytest.fixture
-def dead_pid() -> str:
-    """A pid no process has (searched from 999999 up, so the test never depends on luck)."""
-    for pid in range(999_999, 1_100_000):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return str(pid)
-        except PermissionError:
-            continue
-    pytest.skip("no free pid found")
-
-
 # -- provider_for ------------------------------------------------------------------------------------
 
 
