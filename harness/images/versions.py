@@ -35,9 +35,9 @@ class KubeVersion:
 
 def parse_version(text: str) -> KubeVersion:
     """``v1.37.2`` -> KubeVersion; anything else is a UsageError naming the accepted form."""
-    if not text.startswith("v") and VERSION_RE.match("v" + text):
+    if not text.startswith("v") and VERSION_RE.fullmatch("v" + text):
         text = "v" + text
-    m = VERSION_RE.match(text)
+    m = VERSION_RE.fullmatch(text)
     if not m:
         raise UsageError(
             f"unknown Kubernetes version {text!r}",

@@ -147,3 +147,12 @@ def test_image_set_versions(v1_37_2: KubeVersion) -> None:
     images = image_set(v1_37_2, consts({37: "3.7.0-0"}))
     assert images.etcd_version == "v3.7.0"
     assert images.coredns_version == "v1.14.6"
+
+
+def test_a_version_with_a_trailing_newline_is_refused() -> None:
+    """``$`` also matches before a final newline: the whole text must be the version."""
+    from harness.errors import UsageError
+    from harness.images.versions import parse_version
+
+    with pytest.raises(UsageError):
+        parse_version("v1.37.2\n")
