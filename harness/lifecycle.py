@@ -182,7 +182,8 @@ def _kept(labels: dict[str, str], state: Cluster | None) -> bool:
 def gc(dry_run: bool = False) -> list[str]:
     """Remove every cluster whose creating process is gone and that is not kept (by its label, seen
     from any cache, or by its state here): labelled Docker resources first, then records of
-    clusters that have nothing left. Goes on after a cluster it cannot remove; then raises."""
+    clusters that have nothing left (kept or not). Goes on after a cluster it cannot remove; then
+    raises."""
     states = {c.name: c for c in Cluster.all()}
     removed, failures = [], []
     for name, labels in dockerapi.labelled_clusters().items():
@@ -218,7 +219,9 @@ def sweep_session(session: str) -> list[str]:
 
 
 def _orphaned(state: Cluster) -> bool:
-    return not state.keep and not _alive(str(state.pid)) and state.provider != "existing"
+    """A record here of a cluster with nothing left on Docker (its process gone): deleted from
+    another cache, or by hand. Kept ones too: there is nothing left to keep."""
+    return not _alive(str(state.pid)) and state.provider != "existing"
 
 
 @contextlib.contextmanager

@@ -81,9 +81,10 @@ def test_gc_spares_a_kept_cluster_made_by_pytest_and_removes_an_orphan(pytester:
         assert f"removed cluster {orphan}" in res.stdout and kept not in res.stdout
         assert labelled(orphan) is None and dockerapi.containers(kept)
         assert run_cli("gc").returncode == 0 and labelled(kept), "nor from the cache that made it"
+        assert not Cluster.state_dir_path(orphan).exists(), "the orphan's record here went with it"
         res = run_cli("delete", kept)
         assert res.returncode == 0, res.stderr
-        assert labelled(kept) is None
+        assert labelled(kept) is None and not Cluster.state_dir_path(kept).exists()
     finally:
         for name in (kept, orphan):
             if labelled(name):
