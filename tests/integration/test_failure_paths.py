@@ -42,9 +42,13 @@ def labelled(name: str) -> dict[str, str] | None:
 
 
 def run_cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *argv], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
+    full_env = {**os.environ, "KUBE_HARNESS_CACHE": REAL_CACHE, **(env or {})}  # pytester moves HOME
+    return subprocess.run([*CLI, *argv], capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def real_state(name: str) -> Path:
+    """A cluster's state file in the real cache (pytester points HOME elsewhere in this process)."""
+    return Path(REAL_CACHE) / "state" / "clusters" / f"{name}.json"
 
 
 def session_clusters(reports: Path) -> list[str]:
@@ -81,10 +85,10 @@ def test_gc_spares_a_kept_cluster_made_by_pytest_and_removes_an_orphan(pytester:
         assert f"removed cluster {orphan}" in res.stdout and kept not in res.stdout
         assert labelled(orphan) is None and dockerapi.containers(kept)
         assert run_cli("gc").returncode == 0 and labelled(kept), "nor from the cache that made it"
-        assert not Cluster.state_dir_path(orphan).exists(), "the orphan's record here went with it"
+        assert not real_state(orphan).exists(), "the orphan's record here went with it"
         res = run_cli("delete", kept)
         assert res.returncode == 0, res.stderr
-        assert labelled(kept) is None and not Cluster.state_dir_path(kept).exists()
+        assert labelled(kept) is None and not real_state(kept).exists()
     finally:
         for name in (kept, orphan):
             if labelled(name):
