@@ -59,3 +59,19 @@ def test_a_released_cluster_is_made_again_when_asked_for(tmp_path: Path) -> None
 def test_unknown_or_failed_cluster_is_never_released(tmp_path: Path) -> None:
     registry = Registry(tmp_path)
     assert registry.finished("nope", "t1", total=1) is None
+
+
+def test_private_cluster_names_differ_between_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two pytest sessions running the same disruptive test at once never pick the same name."""
+    from harness.lifecycle import NAME_RE
+    from harness.pytest_plugin.fixtures import _private_name
+
+    nodeid = "scenarios/test_failover.py::test_killed_worker_is_evicted_and_comes_back"
+    names = []
+    for session in ("aaaa1111", "bbbb2222"):
+        monkeypatch.setenv("KUBE_HARNESS_SESSION", session)
+        names.append(_private_name(nodeid))
+    assert names[0] != names[1]
+    assert all(NAME_RE.fullmatch(n) for n in names)
+    monkeypatch.setenv("KUBE_HARNESS_SESSION", "aaaa1111")
+    assert _private_name(nodeid) == names[0], "stable within a session"
