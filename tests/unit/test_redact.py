@@ -46,6 +46,8 @@ CA_HASH = "sha256:" + "ab" * 32
         (f"  token-secret: {base64.b64encode(b'0123456789abcdef').decode()}", "MDEyMzQ1Njc4OWFiY2RlZg==",
          "token-secret: "),
     ],
+    ids=["join-argv", "kubeadm-token-line", "cert-key-flag", "cert-key-yaml", "client-key-data", "json-key",
+         "tls-key", "kubeconfig-token", "bearer", "jws", "token-secret"],  # ids, not the sample secrets (JUnit)
 )  # fmt: skip
 def test_secret_shapes_are_redacted(text: str, secret: str, kept: str) -> None:
     out = redact(text)
