@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UsageError
+from harness.errors import UsageError, name_taken
 from harness.exec import Cmd, Result
 from harness.paths import cache_root, write_private
 from harness.providers.base import CONTROL_PLANE, WORKER, Node, labels
@@ -134,8 +134,7 @@ class Cluster:
         try:
             fd = os.open(self.state_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            fix = f"pick another name, or delete it first (kube-harness delete {self.name})"
-            raise UsageError(f"a cluster named {self.name!r} already exists", fix=fix) from None
+            raise name_taken(self.name) from None
         os.close(fd)
         self.save()
 

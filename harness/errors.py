@@ -52,6 +52,13 @@ class WaitTimeout(HarnessError):
     exit_code = 6
 
 
+def name_taken(name: str, what: str = "") -> UsageError:
+    """The error of every place that finds a cluster name in use (state, labels, a claim)."""
+    detail = f" ({what})" if what else ""
+    return UsageError(f"a cluster named {name!r} already exists{detail}",
+                      fix=f"pick another name, or delete it first (kube-harness delete {name})")  # fmt: skip
+
+
 class CleanupError(HarnessError):
     """Deleting a cluster left resources behind; ``leftovers`` names them (``kind name``)."""
 

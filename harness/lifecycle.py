@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from harness.cluster import Cluster
-from harness.errors import CleanupError, HarnessError, UsageError
+from harness.errors import CleanupError, HarnessError, UsageError, name_taken
 from harness.locks import host_lock
 from harness.phases.engine import Context, Engine
 from harness.progress import Progress
@@ -30,9 +29,9 @@ from harness.providers.base import (
 )
 from harness.reporting.record import OK, SKIPPED, PhaseRecord, RunRecord, new_run_id
 from harness.spec import spec_warnings
+from harness.spec.rules import NAME_RE
 
 PROVIDERS = ("kind", "kubeadm", "existing")
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 
 
 def provider_for(name: str, phased: bool = False) -> Any:
@@ -62,7 +61,7 @@ def _check_name(name: str, provider: str) -> None:
     if not taken and provider != "existing":  # an existing cluster needs no Docker on this host
         taken = name in dockerapi.labelled_clusters() or bool(dockerapi.resources({KIND_CLUSTER_LABEL: name}))
     if taken:
-        raise UsageError(f"a cluster named {name!r} already exists", fix=f"delete it (kube-harness delete {name})")
+        raise name_taken(name)
 
 
 def _claim(cluster: Cluster) -> None:

@@ -18,6 +18,7 @@ whole text is (``redact``).
 from __future__ import annotations
 
 import base64
+import io
 import re
 import threading
 from collections.abc import Iterable
@@ -106,20 +107,12 @@ class Stream:
             self.pending = ""
 
 
-class _Collect:
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> None:
-        self.parts.append(text)
-
-
 def redact(text: str) -> str:
     """``text`` with every secret replaced by ``[redacted]``."""
     if not text:
         return text
-    sink = _Collect()
-    stream = Stream(sink)  # type: ignore[arg-type]
+    sink = io.StringIO()
+    stream = Stream(sink)
     stream.write(text)
     stream.close()
-    return "".join(sink.parts)
+    return sink.getvalue()

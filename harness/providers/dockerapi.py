@@ -17,7 +17,7 @@ import docker
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
-from harness.errors import CleanupError, HostError, UsageError
+from harness.errors import CleanupError, HostError, name_taken
 from harness.locks import host_lock
 from harness.providers.base import LABEL_CLUSTER, LABEL_KEEP, LABEL_ROLE, LABEL_RUN
 
@@ -64,9 +64,7 @@ def _refuse_taken(network: str, labels: dict[str, str]) -> None:
     cluster, run = labels[LABEL_CLUSTER], labels[LABEL_RUN]
     others = [r for r in resources({LABEL_CLUSTER: cluster}) if r.run != run]
     if others or any(n["Name"] == network for n in client().api.networks(names=[network])):
-        what = ", ".join(str(r) for r in others) or f"network {network}"
-        raise UsageError(f"a cluster named {cluster!r} already exists ({what})",
-                         fix=f"pick another name, or delete it first (kube-harness delete {cluster})")  # fmt: skip
+        raise name_taken(cluster, ", ".join(str(r) for r in others) or f"network {network}")
 
 
 def run_node(req: NodeRequest) -> Container:

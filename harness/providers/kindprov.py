@@ -58,12 +58,12 @@ def kind_nodes(name: str) -> list[NodeInfo]:
     return out
 
 
-def delete_cluster(name: str, run: str | None = None, kind_nodes: bool = True) -> list[str]:
+def delete_cluster(name: str, run: str | None = None, with_kind: bool = True) -> list[str]:
     """``kind delete cluster``, then whatever kind left (a node Docker could not kill) and the
-    harness's own labelled resources (of ``run`` only, if given). ``kind_nodes=False``: this run
+    harness's own labelled resources (of ``run`` only, if given). ``with_kind=False``: this run
     never started kind, so kind nodes of that name belong to somebody else and stay."""
     gone = []
-    if kind_nodes:
+    if with_kind:
         res = Cmd([_kind(), "delete", "cluster", "--name", name], timeout=300).run(check=False)
         gone.append(f"kind cluster {name}" + ("" if res.ok else f" (kind delete: exit {res.rc})"))
         gone += dockerapi.remove_all({KIND_CLUSTER_LABEL: name})
@@ -73,7 +73,7 @@ def delete_cluster(name: str, run: str | None = None, kind_nodes: bool = True) -
 def cleanup(ctx: Context) -> None:
     cluster: Cluster = ctx.data["cluster"]
     removed = forget_after(cluster, lambda: delete_cluster(cluster.name, cluster.run_id,
-                                                           kind_nodes=bool(ctx.data.get("kind_started"))))  # fmt: skip
+                                                           with_kind=bool(ctx.data.get("kind_started"))))  # fmt: skip
     for line in removed:
         ctx.say(f"removed {line}")
 

@@ -166,8 +166,8 @@ def _redact_report(item: pytest.Item, report: pytest.TestReport) -> None:
 
     if report.longrepr is not None:
         text = report.longreprtext
-        if redact(text) != text:
-            report.longrepr = redact(text)
+        if (clean := redact(text)) != text:
+            report.longrepr = clean
     report.sections = [(title, redact(content)) for title, content in report.sections]
     item.user_properties[:] = [(k, redact(v) if isinstance(v, str) else v) for k, v in item.user_properties]
     report.user_properties = list(item.user_properties)
