@@ -24,7 +24,7 @@ from harness.images.build import BuildOptions, build_node_image
 from harness.k8s import checks
 from harness.lifecycle import create_cluster, delete_cluster
 from harness.progress import Progress
-from harness.providers import kindconfig
+from harness.providers.containers import kindconfig
 from harness.spec import spec_from_kwargs
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError, name_taken
-from harness.exec import Cmd, Result
+from harness.exec import Cmd
 from harness.paths import cache_root, write_private
-from harness.providers.base import CONTROL_PLANE, WORKER, Node, labels
-from harness.providers.container import ContainerNode
+from harness.providers import registry
+from harness.providers.base import CONTROL_PLANE, LABEL_PID, WORKER, Node, Provider, labels
 
 
 def state_dir() -> Path:
@@ -26,23 +26,12 @@ def state_dir() -> Path:
 
 @dataclass
 class NodeInfo:
+    """A node as the state records it; its provider turns it into a ``Node`` (``Cluster.node``)."""
+
     name: str
     role: str
     ip: str = ""
-    access: str = "docker"  # docker: a container we exec into; none: no command access (existing)
-
-    def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
-        return self.node().command(*argv, input=input, timeout=timeout)
-
-    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
-        return self.node().exec(*argv, input=input, timeout=timeout)
-
-    def node(self) -> Node:
-        if self.access == "docker":
-            return ContainerNode(self.name, self.role)
-        from harness.providers.existing import RemoteNode
-
-        return RemoteNode(self.name, self.role)
+    meta: dict[str, str] = field(default_factory=dict)  # what the provider needs to reach it again
 
 
 @dataclass
@@ -59,16 +48,23 @@ class Cluster:
     created: float = field(default_factory=time.time)
     pid: int = field(default_factory=os.getpid)  # the creating process; gc collects when it is gone
     leftovers: list[str] = field(default_factory=list)  # what a failed delete could not remove
+    owner: dict[str, str] = field(default_factory=dict)  # labels the caller gave: pid, session, worker
 
     def labels(self, role: str | None = None) -> dict[str, str]:
-        """The labels of every Docker resource made for this cluster."""
-        return labels(self.name, self.run_id, role, keep=self.keep, provider=self.provider)
+        """The labels of every resource made for this cluster."""
+        owner = {LABEL_PID: str(self.pid), **self.owner}
+        return labels(self.name, self.run_id, role, keep=self.keep, provider=self.provider, owner=owner)
 
     # -- nodes -------------------------------------------------------------------------------
+    @property
+    def backend(self) -> Provider:
+        """The cluster's provider: it turns recorded nodes into ``Node`` objects."""
+        return registry.get(self.provider)
+
     def node(self, name: str) -> Node:
         for n in self.nodes:
             if n.name == name or n.name == f"{self.name}-{name}":
-                return n.node()
+                return self.backend.node(n)
         raise UsageError(f"no node {name!r} in cluster {self.name}", fix=f"pick one of: {self.node_names()}")
 
     def node_names(self) -> str:
@@ -76,12 +72,13 @@ class Cluster:
 
     @property
     def all_nodes(self) -> list[Node]:
-        return [n.node() for n in self.nodes if n.role in (CONTROL_PLANE, WORKER)]
+        backend = self.backend
+        return [backend.node(n) for n in self.nodes if n.role in (CONTROL_PLANE, WORKER)]
 
     @property
     def node_access(self) -> bool:
         """Whether nodes take commands (false for clusters reached only through a kubeconfig)."""
-        return all(n.access != "none" for n in self.nodes)
+        return self.backend.node_access
 
     @property
     def control_planes(self) -> list[Node]:
@@ -149,7 +146,7 @@ class Cluster:
             known = ", ".join(sorted(p.stem for p in state_dir().glob("*.json"))) or "none"
             raise UsageError(f"no cluster named {name!r}", fix=f"see `kube-harness list` (known: {known})")
         doc = json.loads(path.read_text())
-        doc["nodes"] = [NodeInfo(**n) for n in doc.get("nodes", [])]
+        doc["nodes"] = [NodeInfo(**{k: v for k, v in n.items() if k != "access"}) for n in doc.get("nodes", [])]
         doc.setdefault("pid", 0)
         return cls(**doc)
 

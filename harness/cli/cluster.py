@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from harness.lifecycle import PROVIDERS
+from harness.providers import registry
 
 
 @click.command()
-@click.option("--provider", type=click.Choice(PROVIDERS), default="kind", show_default=True)
+@click.option("--provider", type=click.Choice(registry.names()), default="kind", show_default=True)
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="ClusterSpec YAML file.")
 @click.option("--name", help="Cluster name (default: kh-<random>; overrides the spec's name).")
 @click.option("--control-planes", type=int, help="Override the spec's number of control planes.")
@@ -66,10 +66,9 @@ def delete(names: tuple[str, ...]) -> None:
 
 @click.command("list")
 def list_() -> None:
-    """List the clusters the harness knows (its state here, and labelled Docker resources of
-    clusters made from other caches)."""
+    """List the clusters the harness knows (its state here, and labelled resources of clusters
+    made from other caches)."""
     from harness.cluster import Cluster
-    from harness.providers import dockerapi
     from harness.providers.base import LABEL_KEEP, LABEL_PROVIDER
 
     known = Cluster.all()
@@ -78,10 +77,7 @@ def list_() -> None:
         kept = "yes" if c.keep else "no"
         left = f"  (left: {', '.join(c.leftovers)})" if c.leftovers else ""
         click.echo(f"{c.name:24} {c.provider:9} {c.status:9} {len(c.nodes):<6} {kept:5} {c.kubeconfig}{left}")
-    try:
-        labelled = dockerapi.labelled_clusters()
-    except Exception:  # no Docker here: the state is all there is
-        return
+    labelled = registry.all_clusters()  # backends that do not answer here have nothing to add
     for name, found in sorted(labelled.items()):
         if name not in {c.name for c in known}:
             kept = "yes" if found.get(LABEL_KEEP) == "true" else "no"
@@ -112,11 +108,8 @@ def shell(name: str, node: str) -> None:
     """An interactive shell on NODE of cluster NAME."""
     from harness.cluster import Cluster
 
-    cluster = Cluster.load(name)
-    target = cluster.node(node)
-    if not cluster.node_access:
-        target.command("bash")  # raises NoNodeAccess with the problem and the fix
-    os.execvp("docker", ["docker", "exec", "-it", target.name, "bash"])
+    argv = Cluster.load(name).node(node).interactive("bash")  # no node access: NoNodeAccess, with the fix
+    os.execvp(argv[0], argv)
 
 
 @click.command("exec", context_settings={"ignore_unknown_options": True})

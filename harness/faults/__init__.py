@@ -4,9 +4,9 @@
         ...
     f.injected_at, f.reverted_at                            # wall-clock times, also in f.record()
 
-Node power faults go through the node container (Docker today; a VM provider implements the same
-verbs); service and network faults run inside the node (systemctl, iptables in the node's network
-namespace), so they work on any provider with node access.
+Node power faults go through the node's provider (``Node.stop/kill/pause/resume/start/reboot``:
+the container engine, or libvirt for a VM); service and network faults run inside the node
+(systemctl, iptables in the node's network namespace), so they work on any provider with node access.
 """
 
 from harness.faults.base import Fault

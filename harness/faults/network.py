@@ -36,7 +36,8 @@ def partition(cluster: Cluster, node: str, peers: list[str] | None = None) -> Fa
     """Drop all traffic between ``node`` and ``peers`` (node names; default: every other node and
     the host, i.e. everything on its network interface)."""
     if peers is None:
-        return _fault(cluster, "partition-all", node, ["-i eth0 -j DROP", "-o eth0 -j DROP"], {"peers": "all"})
+        nic = cluster.node(node).interface  # the cluster network's interface (a VM keeps its management one)
+        return _fault(cluster, "partition-all", node, [f"-i {nic} -j DROP", f"-o {nic} -j DROP"], {"peers": "all"})
     ips = [cluster.node(p).ip() for p in peers]
     rules = [r for ip in ips for r in (f"-s {ip} -j DROP", f"-d {ip} -j DROP")]
     return _fault(cluster, "partition", node, rules, {"peers": ",".join(peers)})

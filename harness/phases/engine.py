@@ -44,11 +44,12 @@ class PhaseCancelled(Exception):
 
 @dataclass
 class Context:
-    """What a phase gets: the run's record, its own log file, shared state, and options."""
+    """What a phase gets: the run's record, its own log file, the state its run's phases share
+    (a ``harness.providers.bringup.BringUp`` for cluster creates), and options."""
 
     record: RunRecord
     keep: bool = False
-    data: dict[str, Any] = field(default_factory=dict)
+    state: Any = None
     log: Path = Path("/dev/null")
     cancelled: threading.Event = field(default_factory=threading.Event)
 

@@ -1,17 +1,27 @@
-"""The small interfaces everything above providers talks through (kind's lesson).
+"""The small interfaces everything above providers talks through (kind's ``nodes.Node`` and
+``providers.Provider``).
 
-A ``Node`` runs commands (``node.command(...)`` returns a ``Cmd`` to run), copies files and says
-its IP, role and logs; phases and faults use nothing else, so they work the same on a container
-and, later, on a VM over SSH. A ``Provider`` makes and removes the nodes of a cluster.
+A ``Node`` runs commands (``node.command(...)`` returns a ``Cmd`` to run), reads and writes files,
+says its IP and console, and is powered off, killed, paused, resumed and rebooted by its backend.
+The kubeadm flow, faults, scenarios, the CLI and gc use nothing else, so they work the same on a
+container and on a VM over SSH. A ``Provider`` validates a spec, plans the phases that make its
+nodes and bootstrap them, finds and deletes its clusters, and turns a recorded node into a ``Node``.
+Providers are looked up by name in ``harness.providers.registry``.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import shlex
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from harness.exec import Cmd, Result
+
+if TYPE_CHECKING:
+    from harness.cluster import Cluster, NodeInfo
+    from harness.phases.engine import Phase
 
 LABEL_PREFIX = "kube-harness.io"
 LABEL_CLUSTER = f"{LABEL_PREFIX}/cluster"
@@ -29,21 +39,15 @@ WORKER = "worker"
 LOAD_BALANCER = "load-balancer"
 
 
-def xdist_worker() -> str:
-    """The pytest-xdist worker id (gw0, gw1, ...) or ``main`` outside xdist."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-def labels(cluster: str, run_id: str, role: str | None = None, keep: bool = False,
-           provider: str | None = None) -> dict[str, str]:  # fmt: skip
-    """Labels every container, network and volume of a cluster carries (``keep``: a kept cluster)."""
-    out = {LABEL_CLUSTER: cluster, LABEL_RUN: run_id, LABEL_WORKER: xdist_worker(), LABEL_PID: str(os.getpid())}
+def labels(cluster: str, run_id: str, role: str | None = None, keep: bool = False, provider: str | None = None,
+           owner: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
+    """Labels every resource of a cluster carries. ``owner``: what the caller says about who made
+    it (the creating pid, the pytest session and xdist worker): providers never guess it."""
+    out = {LABEL_CLUSTER: cluster, LABEL_RUN: run_id, **(owner or {})}
     if keep:
         out[LABEL_KEEP] = "true"
     if provider:
         out[LABEL_PROVIDER] = provider
-    if session := os.environ.get("KUBE_HARNESS_SESSION"):
-        out[LABEL_SESSION] = session
     if role:
         out[LABEL_ROLE] = role
     return out
@@ -53,6 +57,7 @@ def labels(cluster: str, run_id: str, role: str | None = None, keep: bool = Fals
 class Node(Protocol):
     name: str
     role: str
+    interface: str  # the interface on the cluster network (network faults drop traffic on it)
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         """A command to run on the node (as root)."""
@@ -61,6 +66,10 @@ class Node(Protocol):
     def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
         """``command(...).run()``: the result, or CommandError on a non-zero exit."""
         ...
+
+    def write_file(self, dest: str, content: str, mode: str = "0644") -> None: ...
+
+    def read_file(self, path: str) -> str: ...
 
     def copy_to(self, src: Path, dest: str) -> None: ...
 
@@ -72,14 +81,133 @@ class Node(Protocol):
         """The node's console output (container logs, VM serial console)."""
         ...
 
-
-class Provider(Protocol):
-    name: str
-
-    def nodes(self, cluster: str) -> list[Node]: ...
-
-    def delete(self, cluster: str) -> None:
-        """Remove every resource of the cluster (idempotent)."""
+    def interactive(self, *argv: str) -> list[str]:
+        """The host command line that runs ``argv`` on the node with a terminal (``shell``)."""
         ...
 
-    def clusters(self) -> list[str]: ...
+    # -- power (faults): each keeps the node's addresses ----------------------------------------
+    def stop(self) -> None:
+        """A clean shutdown."""
+        ...
+
+    def kill(self) -> None:
+        """Power cut."""
+        ...
+
+    def start(self) -> None:
+        """Power on (nothing if it runs)."""
+        ...
+
+    def pause(self) -> None:
+        """Freeze every process of the node."""
+        ...
+
+    def resume(self) -> None:
+        """Thaw a paused node (nothing if it is not paused)."""
+        ...
+
+    def reboot(self) -> None:
+        """Restart the node and return once it powers on (the caller waits for systemd)."""
+        ...
+
+
+class NodeBase:
+    """What every node implements through ``command``: exec, files, the default interactive line."""
+
+    name: str
+    interface: str = "eth0"
+
+    def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
+        raise NotImplementedError
+
+    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
+        return self.command(*argv, input=input, timeout=timeout).run()
+
+    def write_file(self, dest: str, content: str, mode: str = "0644") -> None:
+        """Write ``content`` to ``dest`` on the node (through stdin, no temp files)."""
+        path = shlex.quote(dest)
+        script = f'mkdir -p "$(dirname {path})" && cat > {path} && chmod {mode} {path}'
+        self.command("sh", "-c", script, input=content).run()
+
+    def read_file(self, path: str) -> str:
+        return self.command("cat", path).run().stdout
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def reboot(self) -> None:
+        """A clean shutdown and power on (addresses kept)."""
+        self.stop()
+        self.start()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+    node_access: bool  # nodes take commands (false: a cluster reached through its kubeconfig only)
+    makes_resources: bool  # it makes what it deletes (false: it only records a cluster made elsewhere)
+    options: tuple[str, ...]  # keyword options its constructor takes (see registry.OPTIONS)
+
+    def validate(self, spec: Any) -> None:
+        """Everything about the spec and the host checkable before anything exists (UsageError)."""
+        ...
+
+    def plan(self, spec: Any, cluster: str) -> list[Phase]:
+        """The phases that make the cluster (cleanup phases included) on a ``BringUp`` state."""
+        ...
+
+    def delete(self, cluster: str, run: str | None = None) -> list[str]:
+        """Remove every resource of the cluster (of run ``run`` only, if given); idempotent; what
+        went, as lines. CleanupError names what could not be removed."""
+        ...
+
+    def clusters(self) -> dict[str, dict[str, str]]:
+        """The clusters this backend holds resources of: name -> their labels."""
+        ...
+
+    def name_taken(self, cluster: str) -> bool:
+        """Something of this backend already uses the name (ours or not)."""
+        ...
+
+    def node(self, info: NodeInfo) -> Node:
+        """The node a cluster's state recorded."""
+        ...
+
+    def spare_node(self, cluster: Cluster, name: str | None = None) -> contextlib.AbstractContextManager[Node]:
+        """A booted node on the cluster's network from its image, not joined; removed afterwards."""
+        ...
+
+    def background(self, cluster: str, until: Callable[[], bool]) -> contextlib.AbstractContextManager[None]:
+        """While making the cluster: give its nodes a small CPU share until ``until()`` (or ready)."""
+        ...
+
+
+class ProviderBase:
+    """Defaults for providers: no options, nothing held, no spare nodes, no CPU shares."""
+
+    name = ""
+    node_access = True
+    makes_resources = True
+    options: tuple[str, ...] = ()
+
+    def validate(self, spec: Any) -> None:
+        return None
+
+    def clusters(self) -> dict[str, dict[str, str]]:
+        return {}
+
+    def name_taken(self, cluster: str) -> bool:
+        return cluster in self.clusters()
+
+    def spare_node(self, cluster: Cluster, name: str | None = None) -> contextlib.AbstractContextManager[Node]:
+        raise NotImplementedError(f"the {self.name} provider makes no spare nodes")
+
+    @contextlib.contextmanager
+    def background(self, cluster: str, until: Callable[[], bool]) -> Iterator[None]:
+        yield

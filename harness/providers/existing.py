@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.cluster import Cluster, NodeInfo
+from harness.cluster import NodeInfo
 from harness.errors import HarnessError, UsageError
-from harness.exec import Cmd, Result
+from harness.exec import Cmd
 from harness.images import tools
 from harness.paths import write_private
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
-from harness.providers.base import CONTROL_PLANE, WORKER
-
-ACCESS_NONE = "none"
+from harness.providers.base import CONTROL_PLANE, WORKER, NodeBase, ProviderBase
+from harness.providers.bringup import bringup
 
 
 class NoNodeAccess(HarnessError):
@@ -29,16 +28,17 @@ class NoNodeAccess(HarnessError):
 
 
 @dataclass
-class RemoteNode:
+class RemoteNode(NodeBase):
+    """A node of a cluster made elsewhere: known by name and address, takes no commands."""
+
     name: str
     role: str
+    address: str = ""
+    interface: str = ""
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         raise NoNodeAccess(f"node {self.name} belongs to an existing cluster: no command access",
                            fix="use the kind or kubeadm provider for tests that need node access")  # fmt: skip
-
-    def exec(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Result:
-        return self.command(*argv).run()
 
     def copy_to(self, src: Path, dest: str) -> None:
         self.command()
@@ -47,16 +47,35 @@ class RemoteNode:
         self.command()
 
     def ip(self) -> str:
-        return ""
+        return self.address
 
     def logs(self) -> str:
         return ""
 
+    def interactive(self, *argv: str) -> list[str]:
+        self.command()
+        return []
+
+    def stop(self) -> None:
+        self.command()
+
+    def kill(self) -> None:
+        self.command()
+
+    def start(self) -> None:
+        self.command()
+
+    def pause(self) -> None:
+        self.command()
+
+    def resume(self) -> None:
+        self.command()
+
 
 def connect(ctx: Context) -> None:
     """Copy the kubeconfig into the run folder, check the API answers, record the nodes."""
-    cluster: Cluster = ctx.data["cluster"]
-    source = Path(ctx.data["kubeconfig"])
+    state = bringup(ctx)
+    cluster, source = state.cluster, check_kubeconfig(state.kubeconfig)
     dest = write_private(Path(ctx.record.dir) / "kubeconfig", source.read_text())
     cluster.kubeconfig = str(dest.resolve())
     kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
@@ -65,19 +84,31 @@ def connect(ctx: Context) -> None:
         node_labels = node["metadata"].get("labels", {})
         role = CONTROL_PLANE if f"node-role.kubernetes.io/{CONTROL_PLANE}" in node_labels else WORKER
         address = next((a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), "")
-        cluster.nodes.append(NodeInfo(node["metadata"]["name"], role, address, access=ACCESS_NONE))
+        cluster.nodes.append(NodeInfo(node["metadata"]["name"], role, address))
     cluster.status = "ready"
     cluster.save()
 
 
-class ExistingProvider:
+class ExistingProvider(ProviderBase):
     name = "existing"
+    node_access = False
+    makes_resources = False
+    options = ("kubeconfig",)
+
+    def __init__(self, kubeconfig: Path | None = None) -> None:
+        self.kubeconfig = kubeconfig
+
+    def validate(self, spec: Any) -> None:
+        check_kubeconfig(self.kubeconfig)
 
     def plan(self, spec: Any, cluster: str) -> list[Phase]:
         return [Phase("connect", connect, timeout=120)]
 
-    def delete(self, cluster: str) -> list[str]:
+    def delete(self, cluster: str, run: str | None = None) -> list[str]:
         return [f"record of existing cluster {cluster} (the cluster itself is untouched)"]
+
+    def node(self, info: NodeInfo) -> RemoteNode:
+        return RemoteNode(info.name, info.role, info.ip)
 
 
 def check_kubeconfig(path: Path | None) -> Path:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker.errors import DockerException
 
 from harness import signals
 from harness.errors import HarnessError
@@ -101,7 +100,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     and not kept: what an interrupted or killed worker left. Then the session ends."""
     if SESSION_ENV_KEY in config.stash:
         if session_used_clusters() and not config.getoption("keep_cluster"):
-            with contextlib.suppress(HarnessError, DockerException):
+            with contextlib.suppress(Exception):  # no backend answers: nothing to sweep
                 from harness.lifecycle import sweep_session
 
                 for name in sweep_session(session_id()):

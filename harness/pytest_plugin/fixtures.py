@@ -26,10 +26,9 @@ from harness.images.build import BuildOptions, build_node_image
 from harness.k8s.client import K8s
 from harness.lifecycle import create_cluster, delete_cluster
 from harness.progress import Progress
-from harness.providers.base import xdist_worker
 from harness.pytest_plugin import markers
 from harness.pytest_plugin.durations import CLUSTER_WAIT
-from harness.pytest_plugin.session import mark_used, session_dir, session_id
+from harness.pytest_plugin.session import mark_used, owner, session_dir, session_id, xdist_worker
 from harness.pytest_plugin.sharing import Registry, cluster_key
 from harness.spec import ClusterSpec, load_spec, spec_from_kwargs
 
@@ -79,7 +78,7 @@ class Pool:
 
     def shared(self, provider: str, spec: ClusterSpec, background: bool = False) -> Cluster:
         """The shared cluster for (provider, spec); ``background``: made ahead of need, yielding the
-        CPU (see harness.providers.priority) until it is ready or a test asks for it."""
+        CPU (see harness.providers.containers.priority) until it is ready or a test asks for it."""
         if self.reuse:
             return Cluster.load(self.reuse)
         key = cluster_key(provider, spec)
@@ -91,7 +90,7 @@ class Pool:
             def make() -> Cluster:
                 until = (lambda: self.registry.is_wanted_now(key)) if background else None
                 return create_cluster(spec, provider=provider, keep=self.keep, progress=Progress(tick=60),
-                                      kubeconfig=self.kubeconfig, background_until=until)  # fmt: skip
+                                      kubeconfig=self.kubeconfig, background_until=until, owner=owner())  # fmt: skip
 
             self.local[key] = self.registry.acquire(key, xdist_worker(), make)
         return self.local[key]
@@ -195,7 +194,7 @@ def cluster_factory(
         base = (spec or cluster_spec).model_dump(mode="json", exclude_unset=True)
         name = f"{_private_name(request.node.nodeid)}{len(made) or ''}"
         full = spec_from_kwargs(**{**base, **fields, "name": name})
-        made.append(create_cluster(full, provider=provider or cluster_provider, keep=keep_cluster,
+        made.append(create_cluster(full, owner=owner(), provider=provider or cluster_provider, keep=keep_cluster,
                                    progress=Progress(tick=60), kubeconfig=cluster_kubeconfig))  # fmt: skip
         return made[-1]
 
@@ -230,7 +229,7 @@ def module_cluster(request: pytest.FixtureRequest, cluster_spec: ClusterSpec, cl
     base = want.spec.model_dump(mode="json", exclude_unset=True)
     spec = spec_from_kwargs(**{**base, "name": _private_name(request.node.nodeid)})
     mark_used()
-    cluster = create_cluster(spec, provider=want.provider, keep=keep_cluster, progress=Progress(tick=60),
+    cluster = create_cluster(spec, owner=owner(), provider=want.provider, keep=keep_cluster, progress=Progress(tick=60),
                              kubeconfig=cluster_kubeconfig)  # fmt: skip
     yield cluster
     if not keep_cluster:

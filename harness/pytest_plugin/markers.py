@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.errors import UsageError
-from harness.lifecycle import PROVIDERS
+from harness.providers import registry
 from harness.spec import ClusterSpec, load_spec, spec_from_dict
 
 MARKERS = {
@@ -57,9 +57,9 @@ def _provider_marker(item: pytest.Item, default: str) -> str:
     mark = item.get_closest_marker("provider")
     if mark is None:
         return default
-    if len(mark.args) != 1 or mark.kwargs or mark.args[0] not in PROVIDERS:
+    if len(mark.args) != 1 or mark.kwargs or mark.args[0] not in registry.names():
         raise UsageError(f"@pytest.mark.provider{_show(mark)} on {item.nodeid}: expected one provider name",
-                         fix=f"write provider('kind'); allowed: {', '.join(PROVIDERS)}")  # fmt: skip
+                         fix=f"write provider('kind'); allowed: {', '.join(registry.names())}")  # fmt: skip
     return str(mark.args[0])
 
 

@@ -13,6 +13,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from harness.providers.base import LABEL_SESSION, LABEL_WORKER
+
 SESSION_ENV = "KUBE_HARNESS_SESSION"
 SESSION_DIR_ENV = "KUBE_HARNESS_SESSION_DIR"
 
@@ -39,6 +41,16 @@ def end_session(before: dict[str, str | None]) -> None:
 
 def session_id() -> str:
     return os.environ.get(SESSION_ENV, "")
+
+
+def xdist_worker() -> str:
+    """The pytest-xdist worker id (gw0, gw1, ...) or ``main`` outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def owner() -> dict[str, str]:
+    """The labels saying which session and worker made a cluster (the session's end sweeps by them)."""
+    return {LABEL_WORKER: xdist_worker(), **({LABEL_SESSION: session_id()} if session_id() else {})}
 
 
 def session_dir() -> Path:

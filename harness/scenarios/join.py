@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import secrets
-from collections.abc import Iterator
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -14,10 +12,7 @@ from cryptography.x509.oid import NameOID
 from harness.cluster import Cluster
 from harness.exec import Result
 from harness.k8s import checks
-from harness.providers import dockerapi
-from harness.providers.base import WORKER, labels
-from harness.providers.container import ContainerNode
-from harness.providers.kubeadm.nodes import wait_systemd
+from harness.providers.base import Node
 from harness.scenarios.pki import read_files
 
 KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
@@ -82,25 +77,10 @@ def assert_kube_proxy_everywhere(cluster: Cluster) -> None:
 # -- a spare node ------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def spare_node(cluster: Cluster, name: str | None = None) -> Iterator[ContainerNode]:
-    """A node container from the cluster's image on the cluster's network, not joined; removed
-    (container, volume and Node object) afterwards."""
-    first = dockerapi.client().containers.get(cluster.control_planes[0].name)
-    network = next(iter(first.attrs["NetworkSettings"]["Networks"]))
-    name = name or f"{cluster.name}-spare-{secrets.token_hex(2)}"
-    req = dockerapi.NodeRequest(name, first.attrs["Config"]["Image"], WORKER, network,
-                                labels(cluster.name, cluster.run_id, WORKER))  # fmt: skip
-    container = dockerapi.run_node(req)
-    try:
-        node = ContainerNode(name, WORKER)
-        wait_systemd(node)
-        yield node
-    finally:
-        cluster.kubectl("delete", "node", name, "--ignore-not-found", "--wait=false", check=False)
-        container.remove(force=True, v=True)
-        with contextlib.suppress(Exception):
-            dockerapi.client().volumes.get(f"{name}-var").remove(force=True)
+def spare_node(cluster: Cluster, name: str | None = None) -> contextlib.AbstractContextManager[Node]:
+    """A booted node from the cluster's provider on the cluster's network, not joined; removed
+    (with its Node object) afterwards."""
+    return cluster.backend.spare_node(cluster, name)
 
 
 def join_config(endpoint: str, token: str, ca_hash: str, discovery_timeout: str = "20s") -> str:
@@ -127,7 +107,7 @@ def print_join_command(cluster: Cluster) -> tuple[str, str, str]:
     return words[2], words[words.index("--token") + 1], words[words.index("--discovery-token-ca-cert-hash") + 1]
 
 
-def try_join(node: ContainerNode, endpoint: str, token: str, ca_hash: str, timeout: str = "20s") -> Result:
+def try_join(node: Node, endpoint: str, token: str, ca_hash: str, timeout: str = "20s") -> Result:
     node.write_file("/kind/join.yaml", join_config(endpoint, token, ca_hash, timeout))
     return node.command("kubeadm", "join", "--config", "/kind/join.yaml", "--v=1", timeout=180).run(check=False)
 

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from harness.spec.failover import Failover, failover_patches
-from harness.spec.hostnet import docker_address_pools, host_routes, labelled_host_routes, subnet_conflicts
+from harness.spec.hostnet import host_routes, labelled_host_routes, subnet_conflicts
 from harness.spec.load import dump_spec, load_spec, spec_error, spec_from_dict, spec_from_kwargs
 from harness.spec.model import (
     DEFAULT_KUBERNETES_VERSION,
@@ -28,7 +28,6 @@ __all__ = [
     "ClusterSpec",
     "Failover",
     "Networking",
-    "docker_address_pools",
     "dump_spec",
     "etcd_patches",
     "etcd_quorum",

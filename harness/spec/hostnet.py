@@ -1,7 +1,7 @@
 """Does a cluster's address ranges collide with what the host already routes? Pure logic, no I/O.
 
-The caller collects what is taken on the live host (Docker networks, Docker's address pools from
-``/etc/docker/daemon.json``, ``ip -j route``) and passes it in as ``(what, CIDR)`` pairs:
+The caller (a provider) collects what is taken on the live host (its networks, its engine's address
+pools, ``ip -j route``) and passes it in as ``(what, CIDR)`` pairs:
 
 >>> subnet_conflicts({"pod_subnet": "172.18.0.0/16"}, [("Docker network kh-foo", "172.18.0.0/16")])[0][:62]
 'pod_subnet 172.18.0.0/16 overlaps Docker network kh-foo 172.18'
@@ -15,40 +15,15 @@ from typing import Any
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Docker's built-in local-scope pools when daemon.json sets no default-address-pools: moby
-# libnetwork/ipamutils/utils.go localScopeDefaultNetworks (the bases; the size each is split into
-# has changed between Docker releases, 22 bits in older ones, /16 and /20 in newer ones).
-DOCKER_DEFAULT_POOLS = ("172.17.0.0/16", "172.18.0.0/15", "172.20.0.0/14", "172.24.0.0/13", "192.168.0.0/16")
 # Where a replacement range is looked for (RFC 1918), in this order.
 PRIVATE_SPACES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
-def _net(cidr: str, what: str) -> Net:
+def parse_net(cidr: str, what: str) -> Net:
     try:
         return ipaddress.ip_network(cidr.strip(), strict=False)  # like Go's net.ParseCIDR: host bits are dropped
     except ValueError as e:
         raise ValueError(f"{what}: {cidr!r} is not a CIDR ({e})") from None
-
-
-def docker_address_pools(daemon_json: Mapping[str, Any]) -> list[str]:
-    """The bases of daemon.json's ``default-address-pools``, or Docker's built-in pools when it sets none.
-
-    Docker replaces its built-in pools with the configured ones (it does not add to them). A malformed
-    entry is a ValueError naming it (Docker itself would refuse to start with it).
-    """
-    pools = daemon_json.get("default-address-pools")
-    if not pools:
-        return list(DOCKER_DEFAULT_POOLS)
-    if not isinstance(pools, list):
-        raise ValueError(f"daemon.json default-address-pools: a list of {{base, size}} objects, not {pools!r}")
-    bases: list[str] = []
-    for i, pool in enumerate(pools):
-        where = f"daemon.json default-address-pools[{i}]"
-        base = pool.get("base") if isinstance(pool, Mapping) else None
-        if not isinstance(base, str):
-            raise ValueError(f"{where}: {pool!r} has no 'base' CIDR")
-        bases.append(str(_net(base, where)))
-    return bases
 
 
 def labelled_host_routes(ip_json: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -58,7 +33,7 @@ def labelled_host_routes(ip_json: Sequence[Mapping[str, Any]]) -> list[tuple[str
         dst = route.get("dst")
         if not isinstance(dst, str) or dst == "default":
             continue
-        net = _net(dst, f"ip route entry {i}")  # a host route ("10.0.0.1") is a /32
+        net = parse_net(dst, f"ip route entry {i}")  # a host route ("10.0.0.1") is a /32
         if net.prefixlen == 0:
             continue  # 0.0.0.0/0 written out: the default route too
         dev = route.get("dev")
@@ -98,8 +73,8 @@ def free_range(prefixlen: int, avoid: Sequence[Net]) -> ipaddress.IPv4Network | 
 
 def subnet_conflicts(subnets: Mapping[str, str], taken: Sequence[tuple[str, str]]) -> list[str]:
     """One message per overlap of a cluster range (``{"pod_subnet": CIDR, ...}``) with a taken ``(what, CIDR)``."""
-    mine = {field: _net(cidr, field) for field, cidr in subnets.items()}
-    others = [(what, _net(cidr, what)) for what, cidr in taken]
+    mine = {field: parse_net(cidr, field) for field, cidr in subnets.items()}
+    others = [(what, parse_net(cidr, what)) for what, cidr in taken]
     problems: list[str] = []
     for field, net in mine.items():
         hits = [(what, o) for what, o in others if o.version == net.version and o.overlaps(net)]

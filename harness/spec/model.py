@@ -177,7 +177,7 @@ class ClusterSpec(BaseModel):
     @classmethod
     def _node_image(cls, value: str | None) -> str | None:
         if value is not None and (len(value) > 255 or not IMAGE_RE.fullmatch(value)):
-            raise ValueError(f"{value!r} is not a docker image reference such as kube-harness/node:v1.37.2")
+            raise ValueError(f"{value!r} is not a container image reference such as kube-harness/node:v1.37.2")
         return value
 
     @field_validator("networking")

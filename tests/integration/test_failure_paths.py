@@ -16,8 +16,8 @@ from harness.cluster import Cluster
 from harness.lifecycle import create_cluster, delete_cluster
 from harness.paths import cache_root
 from harness.phases.engine import FAIL_ENV, PhaseFailed
-from harness.providers import dockerapi
 from harness.providers.base import LABEL_KEEP
+from harness.providers.containers import dockerapi
 from harness.spec import spec_from_kwargs
 from tests.integration.conftest import assert_healthy
 

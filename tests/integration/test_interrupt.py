@@ -20,7 +20,7 @@ import pytest
 from harness.cluster import Cluster
 from harness.lifecycle import delete_cluster
 from harness.phases.engine import HOLD_ENV
-from harness.providers import dockerapi
+from harness.providers.containers import dockerapi
 
 pytestmark = pytest.mark.cluster
 

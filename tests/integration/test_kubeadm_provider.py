@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.cluster import Cluster
-from harness.providers import dockerapi
 from harness.providers.base import LABEL_CLUSTER, LABEL_RUN, LABEL_WORKER
+from harness.providers.containers import dockerapi
 from harness.reporting.record import OK, RunRecord
 from tests.integration.conftest import assert_healthy
 

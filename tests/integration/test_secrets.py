@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
+from harness.bootstrap import flow
 from harness.cluster import Cluster
 from harness.lifecycle import create_cluster, delete_cluster
 from harness.paths import cache_root
 from harness.phases.engine import PhaseFailed
-from harness.providers.kubeadm import flow
 from harness.spec import spec_from_kwargs
 
 pytestmark = pytest.mark.cluster
@@ -52,13 +52,13 @@ def failed_ha(node_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     reports = tmp_path_factory.mktemp("reports")
     mp = pytest.MonkeyPatch()
     mp.setenv("KUBE_HARNESS_REPORTS", str(reports))
-    real = flow._join_argv
+    real = flow.join_argv
 
-    def wrong_hash_for_workers(ctx: Any, node: Any, control_plane: bool) -> list[str]:
-        argv = real(ctx, node, control_plane)
-        return argv if control_plane else [WRONG_HASH if a == ctx.data["ca_hash"] else a for a in argv]
+    def wrong_hash_for_workers(state: Any, node: Any, control_plane: bool) -> list[str]:
+        argv = real(state, node, control_plane)
+        return argv if control_plane else [WRONG_HASH if a == state.ca_hash else a for a in argv]
 
-    mp.setattr(flow, "_join_argv", wrong_hash_for_workers)
+    mp.setattr(flow, "join_argv", wrong_hash_for_workers)
     spec = spec_from_kwargs(name="kh-secrets", control_planes=3, workers=1, node_image=node_image)
     with pytest.raises(PhaseFailed) as info:
         create_cluster(spec, provider="kubeadm", keep_failed=True)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.providers import dockerapi
+from harness.providers.containers import dockerapi
 
 pytestmark = pytest.mark.cluster
 
 SHARED_TESTS = """
 import json, os, pytest
-from harness.providers import dockerapi
+from harness.providers.containers import dockerapi
 from harness.providers.base import LABEL_SESSION
 
 def _record(cluster, tag):
@@ -64,7 +64,7 @@ def test_xdist_workers_share_one_cluster_and_disruptive_gets_its_own(
 
 RELEASED_AFTER = """
 import os, time
-from harness.providers import dockerapi
+from harness.providers.containers import dockerapi
 from harness.providers.base import LABEL_SESSION
 
 def test_cluster_released_after_its_last_test():

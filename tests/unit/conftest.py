@@ -72,7 +72,7 @@ def no_docker(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     assert ``no_docker == []`` even where the harness code would swallow the exception.
     """
     from harness.exec import Cmd
-    from harness.providers import dockerapi
+    from harness.providers.containers import dockerapi
 
     attempts: list[str] = []
 

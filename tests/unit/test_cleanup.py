@@ -13,8 +13,8 @@ from docker.errors import APIError, NotFound
 from harness import lifecycle
 from harness.cluster import Cluster
 from harness.errors import CleanupError, UsageError
-from harness.providers import common, dockerapi
 from harness.providers.base import LABEL_CLUSTER, LABEL_KEEP, LABEL_PID, LABEL_RUN, LABEL_SESSION
+from harness.providers.containers import checks, dockerapi
 
 pytestmark = pytest.mark.unit
 
@@ -147,7 +147,7 @@ def test_failed_cleanup_marks_the_state_failed_with_the_leftovers(api: FakeAPI) 
     cluster = Cluster("demo", "kubeadm", "r1", status="creating")
     cluster.save()
     with pytest.raises(CleanupError):
-        common.forget_after(cluster, lambda: dockerapi.remove_cluster("demo", "r1"))
+        checks.forget_after(cluster, lambda: dockerapi.remove_cluster("demo", "r1"))
     state = Cluster.load("demo")
     assert (state.status, state.leftovers) == ("failed", ["network kh-demo"])
 
@@ -155,7 +155,7 @@ def test_failed_cleanup_marks_the_state_failed_with_the_leftovers(api: FakeAPI) 
 def test_cleanup_of_a_losing_run_leaves_the_winners_state(api: FakeAPI) -> None:
     Cluster("demo", "kubeadm", "winner", status="ready").save()
     loser = Cluster("demo", "kubeadm", "loser")
-    common.forget_after(loser, lambda: [])
+    checks.forget_after(loser, lambda: [])
     assert Cluster.load("demo").run_id == "winner"
 
 
@@ -223,10 +223,10 @@ def test_labelled_clusters_say_kept_when_any_resource_does(api: FakeAPI) -> None
 
 
 def test_a_node_image_not_in_the_local_store_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "local_image", lambda image: False)
+    monkeypatch.setattr(checks, "local_image", lambda image: False)
     spec = SimpleNamespace(node_image="example.com/custom/node:v9", control_planes=1)
     with pytest.raises(UsageError) as info:
-        common.require_node_image(spec)
+        checks.require_node_image(spec)
     assert "example.com/custom/node:v9" in info.value.message and "kube-harness image build" in (info.value.fix or "")
 
 
@@ -234,19 +234,19 @@ def test_a_node_image_not_in_the_local_store_is_refused(monkeypatch: pytest.Monk
                                                                        (3, True, False)])  # fmt: skip
 def test_kind_ha_needs_kinds_load_balancer_image_locally(monkeypatch: pytest.MonkeyPatch, control_planes: int,
                                                          envoy_here: bool, refused: bool) -> None:  # fmt: skip
-    monkeypatch.setattr(common, "local_image", lambda image: envoy_here or image != common.KIND_LB_IMAGE)
-    monkeypatch.setattr(common, "check_host_subnets", lambda spec: None)
+    monkeypatch.setattr(checks, "local_image", lambda image: envoy_here or image != checks.KIND_LB_IMAGE)
+    monkeypatch.setattr(checks, "check_host_subnets", lambda spec: None)
     spec = SimpleNamespace(node_image=None, control_planes=control_planes)
     if not refused:
-        common.validate_kind(spec)
+        checks.validate_kind(spec)
         return
     with pytest.raises(UsageError) as info:
-        common.validate_kind(spec)
-    assert common.KIND_LB_IMAGE in info.value.message and "--provider kubeadm" in (info.value.fix or "")
+        checks.validate_kind(spec)
+    assert checks.KIND_LB_IMAGE in info.value.message and "--provider kubeadm" in (info.value.fix or "")
 
 
 def test_pod_subnet_on_a_host_route_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "host_taken", lambda: [("host route dev eth0", "10.244.0.0/20")])
+    monkeypatch.setattr(checks, "host_taken", lambda: [("host route dev eth0", "10.244.0.0/20")])
     spec = SimpleNamespace(networking=SimpleNamespace(pod_subnet="10.244.0.0/16", service_subnet="10.96.0.0/16"))
     with pytest.raises(UsageError, match=r"pod_subnet 10\.244\.0\.0/16 overlaps host route dev eth0"):
-        common.check_host_subnets(spec)
+        checks.check_host_subnets(spec)

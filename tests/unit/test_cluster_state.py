@@ -10,7 +10,7 @@ import pytest
 from harness.cluster import Cluster, NodeInfo, state_dir
 from harness.errors import UsageError
 from harness.paths import cache_root
-from harness.providers.container import ContainerNode
+from harness.providers.containers.node import ContainerNode
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""harness.providers.container.ContainerNode: the engine CLI argv it builds (nothing is run)."""
+"""harness.providers.containers.node.ContainerNode: the engine CLI argv it builds (nothing is run)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from harness.exec import Cmd, Result
 from harness.providers.base import Node
-from harness.providers.container import ContainerNode
+from harness.providers.containers.node import ContainerNode
 
 pytestmark = pytest.mark.unit
 

@@ -158,13 +158,14 @@ def test_record_json_is_saved_and_loadable(trace: Trace) -> None:
     assert all(p.duration >= 0 for p in loaded.phases)
 
 
-def test_context_data_is_shared_between_phases() -> None:
+def test_context_state_is_shared_between_phases() -> None:
     def produce(ctx: Context) -> None:
-        ctx.data["kubeconfig"] = "/tmp/kc"
+        ctx.state["kubeconfig"] = "/tmp/kc"
 
     got: list[object] = []
     ctx = make_ctx()
-    Engine([Phase("produce", produce), Phase("consume", lambda c: got.append(c.data["kubeconfig"]))]).run(ctx)
+    ctx.state = {}
+    Engine([Phase("produce", produce), Phase("consume", lambda c: got.append(c.state["kubeconfig"]))]).run(ctx)
     assert got == ["/tmp/kc"]
 
 

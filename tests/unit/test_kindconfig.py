@@ -1,4 +1,4 @@
-"""harness.providers.kindconfig: the kind cluster configuration."""
+"""harness.providers.containers.kindconfig: the kind cluster configuration."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from harness.errors import UsageError
-from harness.providers import kindconfig
+from harness.providers.containers import kindconfig
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""harness.providers.kindconfig.from_spec: the kind configuration of a ClusterSpec."""
+"""harness.providers.containers.kindconfig.from_spec: the kind configuration of a ClusterSpec."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.providers import kindconfig
-from harness.providers.patches import KUBEADM_PATCH_FILES, KUBEADM_PATCHES_DIR, host_patches_dir
+from harness.bootstrap.patches import KUBEADM_PATCH_FILES, KUBEADM_PATCHES_DIR, host_patches_dir
+from harness.providers.containers import kindconfig
 from harness.spec import Failover, failover_patches, feature_gate_patches, spec_from_kwargs
 from harness.spec.failover import KUBEADM_API
 

@@ -1,4 +1,4 @@
-"""harness.providers.kubeadm.config: the kubeadm v1beta4 config file and kind-style patch merging."""
+"""harness.bootstrap.config: the kubeadm v1beta4 config file and kind-style patch merging."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.providers.kubeadm.config import (
+from harness.bootstrap.config import (
     CONTROLLER_MANAGER_CLIENT,
     CRI_SOCKET,
     KUBEADM_API,

@@ -1,4 +1,4 @@
-"""harness.providers.kubeadm.nodes / loadbalancer: node naming and the haproxy configuration."""
+"""harness.providers.containers.nodes / loadbalancer: node naming and the haproxy configuration."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import tarfile
 import pytest
 
 from harness.cluster import NodeInfo
-from harness.providers.kubeadm.loadbalancer import _config_tar, haproxy_config
-from harness.providers.kubeadm.nodes import lb_name, network_name, node_names
+from harness.providers.containers.loadbalancer import _config_tar, haproxy_config
+from harness.providers.containers.nodes import lb_name, network_name, node_names
 
 pytestmark = pytest.mark.unit
 

@@ -14,8 +14,9 @@ import pytest
 from harness import lifecycle
 from harness.cluster import Cluster
 from harness.errors import UsageError
-from harness.providers import base
-from harness.providers.base import LABEL_CLUSTER, LABEL_PID, LABEL_ROLE, LABEL_RUN, LABEL_WORKER, labels
+from harness.providers import base, registry
+from harness.providers.base import LABEL_CLUSTER, LABEL_PID, LABEL_ROLE, LABEL_RUN, LABEL_SESSION, LABEL_WORKER, labels
+from harness.providers.containers import dockerapi
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("no_docker")]
 
@@ -27,8 +28,8 @@ def labelled(monkeypatch: pytest.MonkeyPatch) -> Labelled:
     """``labelled({name: labels})``: what ``dockerapi.labelled_clusters`` reports."""
 
     def _set(clusters: dict[str, dict[str, str]]) -> None:
-        monkeypatch.setattr(lifecycle.dockerapi, "labelled_clusters", lambda: {k: dict(v) for k, v in clusters.items()})
-        monkeypatch.setattr(lifecycle.dockerapi, "resources", lambda selector: [])  # no kind nodes either
+        monkeypatch.setattr(dockerapi, "labelled_clusters", lambda: {k: dict(v) for k, v in clusters.items()})
+        monkeypatch.setattr(dockerapi, "resources", lambda selector: [])  # no kind nodes either
 
     return _set
 
@@ -65,35 +66,35 @@ BAD_NAMES = ["", "Demo", "-demo", "demo-", "de_mo", "de.mo", "démo", "a" * 41, 
 @pytest.mark.parametrize("name", BAD_NAMES, ids=repr)
 def test_bad_names_refused_before_docker(name: str, no_docker: list[str]) -> None:
     with pytest.raises(UsageError, match="is not a DNS label"):
-        lifecycle._check_name(name, "kind")
+        lifecycle._check_name(name, registry.get("kind"))
     assert no_docker == []
 
 
 @pytest.mark.parametrize("name", ["a", "kh-1a2b3c", "a" * 40, "0demo9"])
 def test_free_names_pass(name: str, labelled: Labelled) -> None:
     labelled({"other": {}})
-    lifecycle._check_name(name, "kind")
+    lifecycle._check_name(name, registry.get("kind"))
 
 
 def test_name_of_labelled_resources_is_taken(labelled: Labelled) -> None:
     labelled({"taken": {LABEL_CLUSTER: "taken"}})
     with pytest.raises(UsageError, match="a cluster named 'taken' already exists") as err:
-        lifecycle._check_name("taken", "kubeadm")
+        lifecycle._check_name("taken", registry.get("kubeadm"))
     assert "kube-harness delete taken" in (err.value.fix or "")
 
 
 def test_name_with_state_is_taken_without_asking_docker(no_docker: list[str]) -> None:
     Cluster("saved", "kind", "run").save()
     with pytest.raises(UsageError, match="already exists"):
-        lifecycle._check_name("saved", "kind")
+        lifecycle._check_name("saved", registry.get("kind"))
     assert no_docker == []
 
 
 def test_existing_provider_checks_names_without_docker(no_docker: list[str]) -> None:
-    lifecycle._check_name("remote", "existing")
+    lifecycle._check_name("remote", registry.get("existing"))
     Cluster("remote", "existing", "run").save()
     with pytest.raises(UsageError, match="already exists"):
-        lifecycle._check_name("remote", "existing")
+        lifecycle._check_name("remote", registry.get("existing"))
     assert no_docker == []
 
 
@@ -156,20 +157,31 @@ def test_gc_forgets_records_with_nothing_left(labelled: Labelled, deleted: list[
 # -- labels ------------------------------------------------------------------------------------------
 
 
-def test_labels_outside_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    out = labels("demo", "run-1")
-    expected = {LABEL_CLUSTER: "demo", LABEL_RUN: "run-1", LABEL_WORKER: "main", LABEL_PID: str(os.getpid())}
-    assert out.items() >= expected.items()
-    assert LABEL_ROLE not in out
-
-
-def test_labels_name_the_xdist_worker_and_role(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_labels_come_from_the_caller_not_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Providers never read pytest's environment: who made a cluster is what the caller says."""
     monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
-    out = labels("demo", "run-1", role=base.WORKER)
-    assert out[LABEL_WORKER] == "gw3"
-    assert out[LABEL_ROLE] == "worker"
-    assert {LABEL_CLUSTER, LABEL_RUN, LABEL_PID} <= out.keys()
+    monkeypatch.setenv("KUBE_HARNESS_SESSION", "s1")
+    out = labels("demo", "run-1")
+    assert out == {LABEL_CLUSTER: "demo", LABEL_RUN: "run-1"}
+
+
+def test_cluster_labels_carry_the_pid_and_the_owner_given() -> None:
+    cluster = Cluster("demo", "kubeadm", "run-1", owner={LABEL_WORKER: "gw3", LABEL_SESSION: "s1"})
+    out = cluster.labels(role=base.WORKER)
+    assert out[LABEL_WORKER] == "gw3" and out[LABEL_SESSION] == "s1" and out[LABEL_ROLE] == "worker"
+    assert out[LABEL_PID] == str(os.getpid()) and out[base.LABEL_PROVIDER] == "kubeadm"
+    assert {LABEL_CLUSTER, LABEL_RUN} <= out.keys()
+
+
+def test_the_plugin_says_which_worker_and_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.pytest_plugin.session import owner
+
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setenv("KUBE_HARNESS_SESSION", "abc")
+    assert owner() == {LABEL_WORKER: "gw1", LABEL_SESSION: "abc"}
+    monkeypatch.delenv("PYTEST_XDIST_WORKER")
+    monkeypatch.delenv("KUBE_HARNESS_SESSION")
+    assert owner() == {LABEL_WORKER: "main"}
 
 
 @pytest.mark.parametrize("role", [None, ""])

@@ -1,4 +1,4 @@
-"""harness.providers.priority: a cluster made in the background yields the CPU until ready or wanted."""
+"""harness.providers.containers.priority: a cluster made in the background yields the CPU until ready or wanted."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from docker.errors import NotFound
 
-from harness.providers import priority
 from harness.providers.base import LABEL_CLUSTER
+from harness.providers.containers import priority
 
 pytestmark = pytest.mark.unit
 

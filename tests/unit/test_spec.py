@@ -147,7 +147,7 @@ def test_every_problem_is_reported_at_once() -> None:
         ({"workers": "three"}, "workers", "valid integer"),
         ({"kubernetes_version": "latest"}, "kubernetes_version", "unknown Kubernetes version 'latest'"),
         ({"kubernetes_version": "v1.20.0"}, "kubernetes_version", "older than the harness supports"),
-        ({"node_image": "Not An Image"}, "node_image", "docker image reference"),
+        ({"node_image": "Not An Image"}, "node_image", "container image reference"),
         ({"networking": {"pod_subnet": "10.244.0.1/16"}}, "networking.pod_subnet", "host bits"),
         ({"networking": {"pod_subnet": "fd00::/64"}}, "networking.pod_subnet", "IPv6"),
         ({"networking": {"pod_subnet": "10.1.0.0/26"}}, "networking.pod_subnet", "/24"),

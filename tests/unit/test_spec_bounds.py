@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from harness.errors import UsageError
+from harness.providers.containers.hostnet import DOCKER_DEFAULT_POOLS, docker_address_pools
 from harness.spec import (
     ClusterSpec,
-    docker_address_pools,
     etcd_quorum,
     host_routes,
     labelled_host_routes,
@@ -20,7 +20,7 @@ from harness.spec import (
     spec_warnings,
     subnet_conflicts,
 )
-from harness.spec.hostnet import DOCKER_DEFAULT_POOLS, free_range
+from harness.spec.hostnet import free_range
 
 pytestmark = pytest.mark.unit
 

@@ -16,8 +16,10 @@ from harness.exec import Cmd
 from harness.images.build import BuildOptions, build_node_image
 from harness.phases.engine import Context
 from harness.progress import Progress
-from harness.providers import dockerapi
-from harness.spec.hostnet import docker_address_pools, labelled_host_routes, subnet_conflicts
+from harness.providers.bringup import bringup
+from harness.providers.containers import dockerapi
+from harness.providers.containers.hostnet import docker_address_pools
+from harness.spec.hostnet import labelled_host_routes, subnet_conflicts
 
 # kind's HA load balancer image (sigs.k8s.io/kind v0.33.0, pkg/cluster/internal/loadbalancer/const.go):
 # kind pulls it from Docker Hub when it is missing, and no registry answers here.
@@ -26,13 +28,13 @@ KIND_LB_IMAGE = "docker.io/envoyproxy/envoy:v1.36.2"
 
 def resolve_image(ctx: Context) -> None:
     """The spec's node image, or the default image for its Kubernetes version (built if needed)."""
-    spec = ctx.data["spec"]
-    if spec.node_image:
-        ctx.data["image"] = spec.node_image
+    state = bringup(ctx)
+    if state.spec.node_image:
+        state.image = state.spec.node_image
     else:
-        opts = BuildOptions(kubernetes_version=spec.kubernetes_version)
-        ctx.data["image"] = build_node_image(opts, Progress(tick=60, quiet=True))
-    ctx.say(f"node image: {ctx.data['image']}")
+        opts = BuildOptions(kubernetes_version=state.spec.kubernetes_version)
+        state.image = build_node_image(opts, Progress(tick=60, quiet=True))
+    ctx.say(f"node image: {state.image}")
 
 
 def local_image(image: str) -> bool:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.cluster import Cluster, NodeInfo
+from harness.bootstrap.patches import host_patches_dir
+from harness.bootstrap.ready import ready
+from harness.cluster import NodeInfo
 from harness.exec import Cmd
 from harness.images import tools
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
-from harness.providers import dockerapi, kindconfig
 from harness.providers.base import KIND_CLUSTER_LABEL
-from harness.providers.common import forget_after, resolve_image, validate_kind
-from harness.providers.container import ContainerNode
-from harness.providers.kubeadm import flow
-from harness.providers.patches import host_patches_dir
+from harness.providers.bringup import bringup
+from harness.providers.containers import dockerapi, kindconfig
+from harness.providers.containers.checks import forget_after, resolve_image, validate_kind
+from harness.providers.containers.node import ContainerNode
+from harness.providers.containers.provider import ContainerProvider
 
 KIND_ROLE_LABEL = "io.x-k8s.kind.role"
 
@@ -30,17 +32,18 @@ def _kind() -> str:
 
 def create(ctx: Context) -> None:
     """``kind create cluster`` on a labelled network of its own (KIND_EXPERIMENTAL_DOCKER_NETWORK)."""
-    cluster: Cluster = ctx.data["cluster"]
+    state = bringup(ctx)
+    cluster = state.cluster
     config = Path(ctx.record.dir) / "kind.yaml"
-    config.write_text(kindconfig.from_spec(ctx.data["spec"], patches_dir=host_patches_dir()))
+    config.write_text(kindconfig.from_spec(state.spec, patches_dir=host_patches_dir()))
     ctx.say(config.read_text())
     dockerapi.create_network(network_name(cluster.name), cluster.labels())
     cluster.kubeconfig = str((Path(ctx.record.dir) / "kubeconfig").resolve())
     cluster.save()
     ctx.check()
-    argv = [_kind(), "create", "cluster", "--name", cluster.name, "--image", ctx.data["image"],
+    argv = [_kind(), "create", "cluster", "--name", cluster.name, "--image", state.image,
             "--config", str(config), "--kubeconfig", cluster.kubeconfig, "--retain"]  # fmt: skip
-    ctx.data["kind_started"] = True  # from here on, kind nodes of this name are this run's
+    state.started = True  # from here on, kind nodes of this name are this run's
     Cmd(argv, env={"KIND_EXPERIMENTAL_DOCKER_NETWORK": network_name(cluster.name)}, timeout=900).run(log=ctx.log)
     cluster.nodes = kind_nodes(cluster.name)
     cp = next(n for n in cluster.nodes if n.role == "control-plane")
@@ -71,27 +74,30 @@ def delete_cluster(name: str, run: str | None = None, with_kind: bool = True) ->
 
 
 def cleanup(ctx: Context) -> None:
-    cluster: Cluster = ctx.data["cluster"]
-    removed = forget_after(cluster, lambda: delete_cluster(cluster.name, cluster.run_id,
-                                                           with_kind=bool(ctx.data.get("kind_started"))))  # fmt: skip
+    state = bringup(ctx)
+    cluster = state.cluster
+    removed = forget_after(cluster, lambda: delete_cluster(cluster.name, cluster.run_id, with_kind=state.started))
     for line in removed:
         ctx.say(f"removed {line}")
 
 
-class KindProvider:
+class KindProvider(ContainerProvider):
     name = "kind"
 
     def plan(self, spec: Any, cluster: str) -> list[Phase]:
         return [
             Phase("image", resolve_image, timeout=3600),
             Phase("create", create, timeout=900),
-            Phase("ready", flow.ready, timeout=420),
+            Phase("ready", ready, timeout=420),
             Phase("cleanup", cleanup, timeout=300, when="failure"),
         ]
 
-    def delete(self, cluster: str) -> list[str]:
-        return delete_cluster(cluster)
+    def delete(self, cluster: str, run: str | None = None) -> list[str]:
+        return delete_cluster(cluster, run, with_kind=run is None)
 
-    @staticmethod
-    def validate(spec: Any) -> None:
+    def name_taken(self, cluster: str) -> bool:
+        """Ours, or a cluster kind made by itself (its nodes carry kind's label)."""
+        return super().name_taken(cluster) or bool(dockerapi.resources({KIND_CLUSTER_LABEL: cluster}))
+
+    def validate(self, spec: Any) -> None:
         validate_kind(spec)

@@ -1,16 +1,17 @@
-"""Node containers for the kubeadm provider: names, creation in parallel, waiting for systemd."""
+"""Node containers for the kubeadm provider: names, creation in parallel, spare nodes."""
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.bootstrap.ready import wait_systemd
 from harness.cluster import Cluster, NodeInfo
-from harness.providers import dockerapi
 from harness.providers.base import CONTROL_PLANE, LOAD_BALANCER, WORKER
-from harness.providers.container import ContainerNode
-from harness.wait import wait_for
-
-SYSTEMD_UP = ("running", "degraded")
+from harness.providers.containers import dockerapi
+from harness.providers.containers.node import ContainerNode
 
 
 def node_names(cluster: str, control_planes: int, workers: int) -> list[tuple[str, str]]:
@@ -28,15 +29,6 @@ def lb_name(cluster: str) -> str:
 
 def network_name(cluster: str) -> str:
     return f"kh-{cluster}"
-
-
-def systemd_state(node: ContainerNode) -> str:
-    return node.command("systemctl", "is-system-running").run(check=False).stdout.strip()
-
-
-def wait_systemd(node: ContainerNode, timeout: float = 90) -> None:
-    wait_for(lambda: systemd_state(node) in SYSTEMD_UP, timeout=timeout, interval=0.25,
-             describe=f"systemd on {node.name} to reach running/degraded")  # fmt: skip
 
 
 def create_nodes(cluster: Cluster, image: str, control_planes: int, workers: int) -> list[NodeInfo]:
@@ -62,4 +54,24 @@ def create_network(cluster: Cluster) -> None:
     dockerapi.create_network(network_name(cluster.name), cluster.labels())
 
 
-__all__ = ["LOAD_BALANCER", "create_network", "create_nodes", "lb_name", "network_name", "node_names"]
+@contextlib.contextmanager
+def spare_node(cluster: Cluster, name: str | None = None) -> Iterator[ContainerNode]:
+    """A node container from the cluster's image on the cluster's network, not joined; removed
+    (container, volume and Node object) afterwards."""
+    first = dockerapi.client().containers.get(cluster.control_planes[0].name)
+    network = next(iter(first.attrs["NetworkSettings"]["Networks"]))
+    name = name or f"{cluster.name}-spare-{secrets.token_hex(2)}"
+    req = dockerapi.NodeRequest(name, first.attrs["Config"]["Image"], WORKER, network, cluster.labels(WORKER))
+    container = dockerapi.run_node(req)
+    try:
+        node = ContainerNode(name, WORKER)
+        wait_systemd(node)
+        yield node
+    finally:
+        cluster.kubectl("delete", "node", name, "--ignore-not-found", "--wait=false", check=False)
+        container.remove(force=True, v=True)
+        with contextlib.suppress(Exception):
+            dockerapi.client().volumes.get(f"{name}-var").remove(force=True)
+
+
+__all__ = ["LOAD_BALANCER", "create_network", "create_nodes", "lb_name", "network_name", "node_names", "spare_node"]

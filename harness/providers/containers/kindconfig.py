@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
+from harness.bootstrap.patches import KUBEADM_PATCHES_DIR
 from harness.errors import UsageError
-from harness.providers.patches import KUBEADM_PATCHES_DIR
 
 ECDSA_PATCH = "kind: ClusterConfiguration\nencryptionAlgorithm: ECDSA-P256\n"
 
@@ -55,7 +55,7 @@ def render(
 def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None = None) -> str:
     """kind config for a ClusterSpec: topology, networking, kubeadm patches, kubelet extra args.
 
-    ``patches_dir``: a host directory of kubeadm patch targets (harness.providers.patches), mounted
+    ``patches_dir``: a host directory of kubeadm patch targets (harness.bootstrap.patches), mounted
     read-only on the control planes where ``kubeadm init --patches`` reads it. With it (the kind
     provider) come the harness's other bring-up defaults: ECDSA P-256 keys and certificates, as the
     kubeadm provider makes them (kubeadm's default RSA-2048 keys cost ~1 s of ``kubeadm init``).

@@ -8,10 +8,10 @@ import tarfile
 from harness.cluster import Cluster, NodeInfo
 from harness.images import haproxy
 from harness.progress import Progress
-from harness.providers import dockerapi
 from harness.providers.base import LABEL_ROLE, LOAD_BALANCER
-from harness.providers.container import ContainerNode
-from harness.providers.kubeadm.nodes import lb_name, network_name
+from harness.providers.containers import dockerapi
+from harness.providers.containers.node import ContainerNode
+from harness.providers.containers.nodes import lb_name, network_name
 
 
 def haproxy_config(backends: list[NodeInfo]) -> str:

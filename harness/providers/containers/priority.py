@@ -16,9 +16,8 @@ from contextlib import contextmanager, suppress
 
 from docker.errors import APIError, DockerException, NotFound
 
-from harness.providers import dockerapi
-from harness.providers.base import LABEL_CLUSTER
-from harness.providers.kindprov import KIND_CLUSTER_LABEL
+from harness.providers.base import KIND_CLUSTER_LABEL, LABEL_CLUSTER
+from harness.providers.containers import dockerapi
 
 # The smallest share cgroup v1 takes (Docker maps it to cpu.weight 1 on cgroup v2). With 128 (1/8 of
 # the default) the background cluster still slowed the one tests wait for: -n 2 over the scenario

@@ -1,0 +1,38 @@
+"""Waits every provider's bring-up shares: systemd up on a node, the cluster Ready with CoreDNS."""
+
+from __future__ import annotations
+
+from harness.k8s import checks
+from harness.phases.engine import Context
+from harness.providers.base import Node
+from harness.providers.bringup import bringup
+from harness.wait import wait_for
+
+SYSTEMD_UP = ("running", "degraded")
+
+
+def systemd_state(node: Node) -> str:
+    return node.command("systemctl", "is-system-running").run(check=False).stdout.strip()
+
+
+def wait_systemd(node: Node, timeout: float = 90) -> None:
+    wait_for(lambda: systemd_state(node) in SYSTEMD_UP, timeout=timeout, interval=0.25,
+             describe=f"systemd on {node.name} to reach running/degraded")  # fmt: skip
+
+
+def record_readiness(ctx: Context, when: str) -> None:
+    nodes = checks.ready_nodes(bringup(ctx).cluster)
+    ctx.record.measurements[f"nodes_{when}"] = len(nodes)
+    ctx.record.measurements[f"nodes_ready_{when}"] = sum(nodes.values())
+
+
+def ready(ctx: Context) -> None:
+    """Every node Ready and (with a CNI) CoreDNS rolled out; the cluster is marked ready."""
+    state = bringup(ctx)
+    cluster = state.cluster
+    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300)
+    if state.spec.networking.cni != "none":
+        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300)
+    record_readiness(ctx, "after_cni")
+    cluster.status = "ready"
+    cluster.save()

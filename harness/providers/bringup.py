@@ -1,0 +1,34 @@
+"""The typed state one cluster's bring-up phases share (instead of a dict of guesses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.cluster import Cluster
+    from harness.phases.engine import Context
+    from harness.providers.base import Provider
+
+
+@dataclass
+class BringUp:
+    cluster: Cluster
+    spec: Any  # harness.spec.ClusterSpec
+    provider: Provider
+    kubeconfig: Path | None = None  # the existing provider: the kubeconfig it was given
+    image: str = ""  # the node image (container providers) or box (VMs) the nodes boot
+    endpoint: str = ""  # host:port of the API as nodes and pods reach it
+    token: str = ""  # the bootstrap token (registered with the redactor when made)
+    certificate_key: str = ""  # the key of the uploaded control-plane certificates
+    ca_hash: str = ""  # sha256:<hex> of the cluster CA's public key, for join discovery
+    started: bool = False  # the provider's own tool (kind) ran: what it made under the name is ours
+
+
+def bringup(ctx: Context) -> BringUp:
+    """The state of the run a phase belongs to."""
+    state = ctx.state
+    if not isinstance(state, BringUp):
+        raise TypeError(f"phase context holds {type(state).__name__}, not a BringUp")
+    return state

@@ -1,1 +1,0 @@
-"""kubeadm in containers: node containers from the node image, the operator's flow run as phases."""
