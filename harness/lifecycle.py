@@ -192,7 +192,8 @@ def _orphaned(state: Cluster) -> bool:
 
 @contextlib.contextmanager
 def managed_cluster(spec: Any, provider: str = "kind", keep: bool = False, phased: bool = False,
-                    progress: Progress | None = None, kubeconfig: Path | None = None) -> Iterator[Cluster]:  # fmt: skip
+                    progress: Progress | None = None, kubeconfig: Path | None = None,
+                    owner: dict[str, str] | None = None) -> Iterator[Cluster]:  # fmt: skip
     """A cluster for the length of a ``with`` block; deleted on exit (even on error) unless ``keep``.
 
     Usable without pytest::
@@ -201,7 +202,7 @@ def managed_cluster(spec: Any, provider: str = "kind", keep: bool = False, phase
             print(c.kubectl("get", "nodes"))
     """
     cluster = create_cluster(spec, provider=provider, keep=keep, keep_failed=keep, phased=phased,
-                             progress=progress, kubeconfig=kubeconfig)  # fmt: skip
+                             progress=progress, kubeconfig=kubeconfig, owner=owner)  # fmt: skip
     try:
         yield cluster
     finally:

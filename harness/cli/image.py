@@ -32,16 +32,25 @@ def image() -> None:
 )
 @click.option("--tag", help="Image tag (default kube-harness/node:VERSION, plus a key suffix for variants).")
 @click.option("--mirror", help="Debian mirror URL (default: the one this host's apt uses).")
+@click.option("--vm", is_flag=True,
+              help="Then make a vagrant-libvirt box of the node image (Debian kernel, sshd, the vagrant user; "
+                   "cached by the image and recipe) and print its path and Vagrant box name.")  # fmt: skip
 def build(kubernetes_version: str, cni: str, from_source: Path | None, kubeadm_binary: Path | None,
           kubelet_binary: Path | None, preload: tuple[Path, ...], tag: str | None,
-          mirror: str | None) -> None:  # fmt: skip
-    """Build the node image from Debian packages and Go modules (cached by inputs)."""
+          mirror: str | None, vm: bool) -> None:  # fmt: skip
+    """Build the node image from Debian packages and Go modules (cached by inputs); with --vm, also its box."""
     from harness.images.build import BuildOptions, build_node_image
 
     opts = BuildOptions(
         kubernetes_version, cni, from_source, kubeadm_binary, kubelet_binary, list(preload), tag, mirror
     )
-    click.echo(build_node_image(opts))
+    if not vm:
+        click.echo(build_node_image(opts))
+        return
+    from harness.images.vmbox import box_name, build_box
+
+    box = build_box(opts)
+    click.echo(f"{box}\n{box_name(box)}")
 
 
 @image.command("ls")

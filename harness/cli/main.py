@@ -54,11 +54,14 @@ def host() -> None:
 
 @host.command("prepare")
 @click.option("--no-tools", is_flag=True, help="Do not build kind and kubectl.")
-def host_prepare(no_tools: bool) -> None:
+@click.option("--with-vms", is_flag=True,
+              help="Also install and start what VM clusters need: Vagrant, vagrant-libvirt, libvirtd, QEMU "
+                   "(and extlinux for building the box); probes whether guests get KVM or only QEMU TCG.")  # fmt: skip
+def host_prepare(no_tools: bool, with_vms: bool) -> None:
     """Install and start what clusters need (Docker engine, runtime shim, mmdebstrap, kind, kubectl)."""
     from harness.host.prepare import prepare
 
-    prepare(build_tools=not no_tools)
+    prepare(build_tools=not no_tools, with_vms=with_vms)
 
 
 @host.command("restore")

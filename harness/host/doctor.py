@@ -165,6 +165,13 @@ def check_inotify(nodes: int) -> Check:
     return _ok("inotify", ", ".join(f"{k} >= {v}" for k, v in SYSCTLS.items()))
 
 
+def check_vms() -> list[Check]:
+    """VM tools and the accelerator (never a failure: only VM clusters need them)."""
+    from harness.host import vms
+
+    return [Check(name, status, detail, fix) for name, status, detail, fix in vms.doctor_lines()]
+
+
 def run_checks(nodes: int = 3) -> list[Check]:
     from harness.images import tools
 
@@ -174,6 +181,7 @@ def run_checks(nodes: int = 3) -> list[Check]:
         lambda: check_tool("kind", ["version"], tools.KIND_VERSION, PREPARE + " or `kube-harness tools build`"),
         lambda: check_tool("kubectl", ["version", "--client"], tools.KUBECTL_VERSION,
                            PREPARE + " or `kube-harness tools build`"),
+        check_vms,
     ]  # fmt: skip
     out: list[Check] = []
     for check in checks:

@@ -280,13 +280,17 @@ def change_host(state: State, progress: Progress) -> None:
         state["dockerd_started"] = True
 
 
-def prepare(progress: Progress | None = None, build_tools: bool = True) -> None:
+def prepare(progress: Progress | None = None, build_tools: bool = True, with_vms: bool = False) -> None:
     progress = progress or Progress()
     require_root_debian()
     state = load_state()
     before = copy.deepcopy(state)
     try:
         change_host(state, progress)
+        if with_vms:  # Vagrant, libvirt, QEMU (harness.host.vms)
+            from harness.host import vms
+
+            vms.prepare_vms(state, progress)
     finally:  # also what a failed prepare changed
         if state != before:
             save_state(state)

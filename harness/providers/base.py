@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -39,6 +40,15 @@ WORKER = "worker"
 LOAD_BALANCER = "load-balancer"
 
 
+def node_names(cluster: str, control_planes: int, workers: int) -> list[tuple[str, str]]:
+    """kind's naming, for every provider: <c>-control-plane, <c>-control-plane2, ..., <c>-worker, ..."""
+
+    def numbered(role: str, count: int) -> list[tuple[str, str]]:
+        return [(f"{cluster}-{role}{'' if i == 1 else i}", role) for i in range(1, count + 1)]
+
+    return numbered(CONTROL_PLANE, control_planes) + numbered(WORKER, workers)
+
+
 def labels(cluster: str, run_id: str, role: str | None = None, keep: bool = False, provider: str | None = None,
            owner: dict[str, str] | None = None) -> dict[str, str]:  # fmt: skip
     """Labels every resource of a cluster carries. ``owner``: what the caller says about who made
@@ -57,7 +67,11 @@ def labels(cluster: str, run_id: str, role: str | None = None, keep: bool = Fals
 class Node(Protocol):
     name: str
     role: str
-    interface: str  # the interface on the cluster network (network faults drop traffic on it)
+
+    @property
+    def interface(self) -> str:
+        """The NIC on the cluster network (network faults drop traffic on it)."""
+        ...
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         """A command to run on the node (as root)."""
@@ -186,6 +200,31 @@ class Provider(Protocol):
     def background(self, cluster: str, until: Callable[[], bool]) -> contextlib.AbstractContextManager[None]:
         """While making the cluster: give its nodes a small CPU share until ``until()`` (or ready)."""
         ...
+
+
+@dataclass(frozen=True)
+class NodeNetwork:
+    """The L2 network a provider's nodes sit on, as another backend's machines can join it."""
+
+    bridge: str  # the host's bridge device
+    subnet: str  # CIDR
+    gateway: str  # the host's address on it
+
+
+@runtime_checkable
+class Machines(Protocol):
+    """A provider whose machines another provider can borrow (VM workers beside container
+    control planes): it makes named nodes on the cluster's network and removes them with the rest."""
+
+    def make(self, cluster: Cluster, nodes: list[tuple[str, str]], image: str) -> list[NodeInfo]:
+        """The cluster's network (if not there yet) and one booted node per (name, role)."""
+        ...
+
+    def network(self, cluster: str) -> NodeNetwork: ...
+
+    def node(self, info: NodeInfo) -> Node: ...
+
+    def delete(self, cluster: str, run: str | None = None) -> list[str]: ...
 
 
 class ProviderBase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,8 @@ class BringUp:
     spec: Any  # harness.spec.ClusterSpec
     provider: Provider
     kubeconfig: Path | None = None  # the existing provider: the kubeconfig it was given
-    image: str = ""  # the node image (container providers) or box (VMs) the nodes boot
+    image: str = ""  # the node image container nodes boot
+    box: str = ""  # the vagrant box VM nodes boot
     endpoint: str = ""  # host:port of the API as nodes and pods reach it
     token: str = ""  # the bootstrap token (registered with the redactor when made)
     certificate_key: str = ""  # the key of the uploaded control-plane certificates
@@ -32,3 +34,18 @@ def bringup(ctx: Context) -> BringUp:
     if not isinstance(state, BringUp):
         raise TypeError(f"phase context holds {type(state).__name__}, not a BringUp")
     return state
+
+
+def forget_after(cluster: Cluster, remove: Callable[[], list[str]]) -> list[str]:
+    """Run ``remove``; then forget the cluster's state (if it is still this run's). When something
+    could not be removed the state stays, marked ``failed`` with the leftovers, and the error goes on."""
+    from harness.errors import CleanupError
+
+    try:
+        gone = remove()
+    except CleanupError as exc:
+        cluster.status, cluster.leftovers = "failed", exc.leftovers
+        cluster.save_if_mine()
+        raise
+    cluster.forget_if_mine()
+    return gone

@@ -25,6 +25,7 @@ BUILTIN = {
     "kind": "harness.providers.containers.kind:KindProvider",
     "kubeadm": "harness.providers.containers.kubeadm:KubeadmProvider",
     "existing": "harness.providers.existing:ExistingProvider",
+    "vagrant": "harness.providers.vms.provider:VagrantProvider",
 }
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from harness.providers import registry
+
 
 @dataclass(frozen=True)
 class Option:
@@ -27,7 +29,7 @@ class Option:
 
 
 OPTIONS = [
-    Option("provider", "provider of the clusters tests ask for", "kind", choices=("kind", "kubeadm", "existing")),
+    Option("provider", "provider of the clusters tests ask for", "kind", choices=tuple(registry.names())),
     Option("spec", "ClusterSpec YAML of the default cluster (default: 1 control plane + 2 workers)"),
     Option("node_image", "node image to use instead of building the default one"),
     Option("kubeconfig", "with --provider existing: the kubeconfig of a cluster made elsewhere"),

@@ -43,6 +43,7 @@ from harness.spec.rules import (
     ipv4_cidr,
     plain_text,
 )
+from harness.spec.vms import VMs
 
 DEFAULT_KUBERNETES_VERSION = "v1.37.2"
 
@@ -153,6 +154,7 @@ class ClusterSpec(BaseModel):
     kubelet_extra_args: dict[str, str] = Field(default_factory=dict)
     failover: Failover = Field(default_factory=Failover)
     etcd_fsync: bool = False
+    vms: VMs = Field(default_factory=VMs)  # the vagrant provider only (see harness/spec/vms.py)
 
     @field_validator("name")
     @classmethod

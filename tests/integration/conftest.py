@@ -10,6 +10,7 @@ import pytest
 from harness.cluster import Cluster
 from harness.k8s import checks
 from harness.lifecycle import managed_cluster
+from harness.pytest_plugin.session import owner
 from harness.spec import spec_from_kwargs
 
 
@@ -19,7 +20,7 @@ def make_cluster(node_image: str) -> Callable[..., AbstractContextManager[Cluste
 
     def make(provider: str, phased: bool = False, **topology: int) -> AbstractContextManager[Cluster]:
         spec = spec_from_kwargs(node_image=node_image, **topology)
-        return managed_cluster(spec, provider=provider, phased=phased)
+        return managed_cluster(spec, provider=provider, phased=phased, owner=owner())
 
     return make
 

@@ -64,6 +64,14 @@ def write_file() -> Callable[..., Path]:
     return _write
 
 
+@pytest.fixture(autouse=True)
+def _no_libvirt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach libvirt: the vagrant provider's backend reports itself absent."""
+    from harness.providers.vms import virsh
+
+    monkeypatch.setattr(virsh, "available", lambda: False)
+
+
 @pytest.fixture
 def no_docker(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The Docker SDK client and host commands (``Cmd.run``) refuse to run.

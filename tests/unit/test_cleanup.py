@@ -13,6 +13,7 @@ from docker.errors import APIError, NotFound
 from harness import lifecycle
 from harness.cluster import Cluster
 from harness.errors import CleanupError, UsageError
+from harness.providers import bringup
 from harness.providers.base import LABEL_CLUSTER, LABEL_KEEP, LABEL_PID, LABEL_RUN, LABEL_SESSION
 from harness.providers.containers import checks, dockerapi
 
@@ -147,7 +148,7 @@ def test_failed_cleanup_marks_the_state_failed_with_the_leftovers(api: FakeAPI) 
     cluster = Cluster("demo", "kubeadm", "r1", status="creating")
     cluster.save()
     with pytest.raises(CleanupError):
-        checks.forget_after(cluster, lambda: dockerapi.remove_cluster("demo", "r1"))
+        bringup.forget_after(cluster, lambda: dockerapi.remove_cluster("demo", "r1"))
     state = Cluster.load("demo")
     assert (state.status, state.leftovers) == ("failed", ["network kh-demo"])
 
@@ -155,7 +156,7 @@ def test_failed_cleanup_marks_the_state_failed_with_the_leftovers(api: FakeAPI) 
 def test_cleanup_of_a_losing_run_leaves_the_winners_state(api: FakeAPI) -> None:
     Cluster("demo", "kubeadm", "winner", status="ready").save()
     loser = Cluster("demo", "kubeadm", "loser")
-    checks.forget_after(loser, lambda: [])
+    bringup.forget_after(loser, lambda: [])
     assert Cluster.load("demo").run_id == "winner"
 
 

@@ -76,7 +76,12 @@ def test_invalid_spec_file_is_named(refused: Refused, tmp_path: Path) -> None:
 
 
 def test_phased_needs_kubeadm(refused: Refused) -> None:
-    refused("--phased", "--provider", "kind", expect=["--phased needs the kubeadm provider", "--provider kubeadm"])
+    refused(
+        "--phased",
+        "--provider",
+        "kind",
+        expect=["--phased needs the kubeadm or vagrant provider", "--provider kubeadm"],
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from harness.errors import UsageError
 from harness.providers import base, registry
 from harness.providers.base import LABEL_CLUSTER, LABEL_PID, LABEL_ROLE, LABEL_RUN, LABEL_SESSION, LABEL_WORKER, labels
 from harness.providers.containers import dockerapi
+from harness.providers.vms import virsh
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("no_docker")]
 
@@ -30,6 +31,7 @@ def labelled(monkeypatch: pytest.MonkeyPatch) -> Labelled:
     def _set(clusters: dict[str, dict[str, str]]) -> None:
         monkeypatch.setattr(dockerapi, "labelled_clusters", lambda: {k: dict(v) for k, v in clusters.items()})
         monkeypatch.setattr(dockerapi, "resources", lambda selector: [])  # no kind nodes either
+        monkeypatch.setattr(virsh, "available", lambda: False)  # no libvirt: no VM clusters
 
     return _set
 
@@ -47,7 +49,7 @@ def test_unknown_provider_lists_known_ones() -> None:
 def test_phased_kind_is_refused() -> None:
     with pytest.raises(UsageError) as err:
         lifecycle.provider_for("kind", phased=True)
-    assert "--phased needs the kubeadm provider" in err.value.message
+    assert "--phased needs the kubeadm or vagrant provider" in err.value.message
     assert "--provider kubeadm" in (err.value.fix or "")
 
 

@@ -4,14 +4,12 @@ forgetting a cluster only once its resources are gone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from docker.errors import ImageNotFound
 
-from harness.cluster import Cluster
-from harness.errors import CleanupError, UsageError
+from harness.errors import UsageError
 from harness.exec import Cmd
 from harness.images.build import BuildOptions, build_node_image
 from harness.phases.engine import Context
@@ -102,16 +100,3 @@ def validate_kind(spec: Any) -> None:
                          f"image {KIND_LB_IMAGE}, which is not in the local image store and would be pulled",
                          fix="use --provider kubeadm for HA clusters (its haproxy load balancer is built here), "
                              f"or `docker load` {KIND_LB_IMAGE} first")  # fmt: skip
-
-
-def forget_after(cluster: Cluster, remove: Callable[[], list[str]]) -> list[str]:
-    """Run ``remove``; then forget the cluster's state (if it is still this run's). When something
-    could not be removed the state stays, marked ``failed`` with the leftovers, and the error goes on."""
-    try:
-        gone = remove()
-    except CleanupError as exc:
-        cluster.status, cluster.leftovers = "failed", exc.leftovers
-        cluster.save_if_mine()
-        raise
-    cluster.forget_if_mine()
-    return gone

@@ -19,7 +19,7 @@ from docker.models.containers import Container
 
 from harness.errors import CleanupError, HostError, name_taken
 from harness.locks import host_lock
-from harness.providers.base import LABEL_CLUSTER, LABEL_KEEP, LABEL_ROLE, LABEL_RUN
+from harness.providers.base import LABEL_CLUSTER, LABEL_KEEP, LABEL_ROLE, LABEL_RUN, NodeNetwork
 
 
 @functools.cache
@@ -58,6 +58,14 @@ def create_network(name: str, labels: dict[str, str]) -> None:
         probe.remove()
         client().networks.create(name, driver="bridge", labels=labels, options=options,
                                  ipam=docker.types.IPAMConfig(pool_configs=pools))  # fmt: skip
+
+
+def bridge(network: str) -> NodeNetwork:
+    """The host bridge, subnet and gateway of a network (another backend's machines join it)."""
+    attrs = client().networks.get(network).attrs
+    config = next(c for c in attrs["IPAM"]["Config"] if "Subnet" in c)
+    name = (attrs.get("Options") or {}).get("com.docker.network.bridge.name") or f"br-{attrs['Id'][:12]}"
+    return NodeNetwork(name, config["Subnet"], config.get("Gateway", ""))
 
 
 def _refuse_taken(network: str, labels: dict[str, str]) -> None:

@@ -13,9 +13,9 @@ from harness.images import tools
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
 from harness.providers.base import KIND_CLUSTER_LABEL
-from harness.providers.bringup import bringup
+from harness.providers.bringup import bringup, forget_after
 from harness.providers.containers import dockerapi, kindconfig
-from harness.providers.containers.checks import forget_after, resolve_image, validate_kind
+from harness.providers.containers.checks import resolve_image, validate_kind
 from harness.providers.containers.node import ContainerNode
 from harness.providers.containers.provider import ContainerProvider
 

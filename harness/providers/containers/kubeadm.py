@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from harness.bootstrap.plan import kubeadm_phases, reject_join_patches
+from harness.cluster import Cluster, NodeInfo
 from harness.phases.engine import Context, Phase
-from harness.providers.base import CONTROL_PLANE
-from harness.providers.bringup import bringup
+from harness.providers.base import CONTROL_PLANE, LABEL_CLUSTER, LABEL_RUN, NodeNetwork
+from harness.providers.bringup import bringup, forget_after
 from harness.providers.containers import dockerapi, loadbalancer, nodes
-from harness.providers.containers.checks import forget_after, resolve_image, validate_container_spec
+from harness.providers.containers.checks import resolve_image, validate_container_spec
 from harness.providers.containers.provider import ContainerProvider
 
 
@@ -58,3 +59,12 @@ class KubeadmProvider(ContainerProvider):
 
     def delete(self, cluster: str, run: str | None = None) -> list[str]:
         return dockerapi.remove_cluster(cluster, run)
+
+    # -- Machines: node containers another provider's cluster borrows ----------------------------
+    def make(self, cluster: Cluster, names: list[tuple[str, str]], image: str) -> list[NodeInfo]:
+        if not dockerapi.resources({LABEL_CLUSTER: cluster.name, LABEL_RUN: cluster.run_id}):
+            nodes.create_network(cluster)
+        return nodes.create_named(cluster, image, names)
+
+    def network(self, cluster: str) -> NodeNetwork:
+        return dockerapi.bridge(nodes.network_name(cluster))

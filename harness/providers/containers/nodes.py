@@ -9,18 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from harness.bootstrap.ready import wait_systemd
 from harness.cluster import Cluster, NodeInfo
-from harness.providers.base import CONTROL_PLANE, LOAD_BALANCER, WORKER
+from harness.providers.base import LOAD_BALANCER, WORKER, node_names
 from harness.providers.containers import dockerapi
 from harness.providers.containers.node import ContainerNode
-
-
-def node_names(cluster: str, control_planes: int, workers: int) -> list[tuple[str, str]]:
-    """kind's naming: <c>-control-plane, <c>-control-plane2, ..., <c>-worker, <c>-worker2, ..."""
-
-    def numbered(role: str, count: int) -> list[tuple[str, str]]:
-        return [(f"{cluster}-{role}{'' if i == 1 else i}", role) for i in range(1, count + 1)]
-
-    return numbered(CONTROL_PLANE, control_planes) + numbered(WORKER, workers)
 
 
 def lb_name(cluster: str) -> str:
@@ -32,9 +23,12 @@ def network_name(cluster: str) -> str:
 
 
 def create_nodes(cluster: Cluster, image: str, control_planes: int, workers: int) -> list[NodeInfo]:
-    """Create every node container concurrently; wait for systemd on the first control plane only
-    (the others are waited for when they join, so they boot while the control plane initialises)."""
-    names = node_names(cluster.name, control_planes, workers)
+    return create_named(cluster, image, node_names(cluster.name, control_planes, workers))
+
+
+def create_named(cluster: Cluster, image: str, names: list[tuple[str, str]]) -> list[NodeInfo]:
+    """Create every node container concurrently; wait for systemd on the first one only (the
+    others are waited for when they join, so they boot while the control plane initialises)."""
 
     def one(name_role: tuple[str, str]) -> NodeInfo:
         name, role = name_role

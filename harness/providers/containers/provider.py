@@ -27,15 +27,16 @@ class ContainerProvider(ProviderBase):
         return ContainerNode(info.name, info.role, binary=self.binary)
 
     def clusters(self) -> dict[str, dict[str, str]]:
-        """The labelled clusters this provider made (older ones, labelled before the provider
-        label, by their network's name)."""
+        """Every cluster with labelled resources on this engine, whichever provider made them (a VM
+        cluster's container control planes too); older ones, labelled before the provider label,
+        get it from their network's name."""
         found = dockerapi.labelled_clusters()
         missing = [name for name, labels in found.items() if LABEL_PROVIDER not in labels]
         if missing:
             kind_nets = {r.name for r in dockerapi.resources({LABEL_CLUSTER: ""}) if r.kind == "network"}
             for name in missing:
                 found[name][LABEL_PROVIDER] = "kind" if f"kh-kind-{name}" in kind_nets else "kubeadm"
-        return {name: labels for name, labels in found.items() if labels[LABEL_PROVIDER] == self.name}
+        return found
 
     def spare_node(self, cluster: Cluster, name: str | None = None) -> contextlib.AbstractContextManager[ContainerNode]:
         from harness.providers.containers.nodes import spare_node

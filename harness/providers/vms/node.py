@@ -1,0 +1,82 @@
+"""A VM node: commands over SSH (as the box's ``vagrant`` user, through ``sudo``), power through
+libvirt. The SSH details come from ``vagrant ssh-config`` and live in the node's recorded ``meta``."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.exec import Cmd
+from harness.providers.base import NodeBase
+from harness.providers.vms import virsh
+
+SSH_OPTIONS = [
+    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+    "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
+    "-o", "ControlMaster=auto", "-o", "ControlPersist=120",
+]  # fmt: skip
+SHUTDOWN_S = 120  # a clean shutdown under TCG takes a while; then the power is cut
+
+
+@dataclass
+class VMNode(NodeBase):
+    name: str
+    role: str
+    meta: dict[str, str] = field(default_factory=dict)  # host, port, user, key, interface, address, console
+
+    @property
+    def interface(self) -> str:  # type: ignore[override]  # NodeBase's is a plain attribute
+        return self.meta.get("interface", "eth1")
+
+    def _ssh(self, tty: bool = False) -> list[str]:
+        m = self.meta
+        control = Path(m.get("control_dir", "/tmp")) / "ssh-%C"
+        return ["ssh", *SSH_OPTIONS, "-o", f"ControlPath={control}", *(["-t"] if tty else []),
+                "-i", m["key"], "-p", m.get("port", "22"), f"{m.get('user', 'vagrant')}@{m['host']}"]  # fmt: skip
+
+    def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
+        remote = "sudo -n -- " + shlex.join(argv)
+        return Cmd([*self._ssh(), remote], input=input, timeout=timeout)
+
+    def copy_to(self, src: Path, dest: str) -> None:
+        self.command("sh", "-c", f"cat > {shlex.quote(dest)}", input=src.read_text()).run()
+
+    def copy_from(self, src: str, dest: Path) -> None:
+        dest.write_text(self.read_file(src))
+
+    def ip(self) -> str:
+        return self.meta.get("address", "")
+
+    def logs(self) -> str:
+        path = Path(self.meta.get("console", ""))
+        return path.read_text(errors="replace") if path.is_file() else ""
+
+    def interactive(self, *argv: str) -> list[str]:
+        return [*self._ssh(tty=True), "sudo -i -- " + shlex.join(argv) if argv else "sudo -i"]
+
+    # -- power: libvirt ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        """ACPI shutdown; the power is cut if the guest is not off within SHUTDOWN_S."""
+        virsh.virsh("shutdown", self.name)
+        deadline = time.monotonic() + SHUTDOWN_S
+        while virsh.state(self.name) != "shut off":
+            if time.monotonic() > deadline:
+                virsh.virsh("destroy", self.name, check=False)
+                break
+            time.sleep(1)
+
+    def kill(self) -> None:
+        virsh.virsh("destroy", self.name)
+
+    def start(self) -> None:
+        if virsh.state(self.name) == "shut off":
+            virsh.virsh("start", self.name)
+
+    def pause(self) -> None:
+        virsh.virsh("suspend", self.name)
+
+    def resume(self) -> None:
+        if virsh.state(self.name) == "paused":
+            virsh.virsh("resume", self.name)

@@ -1,0 +1,158 @@
+"""The vagrant provider: VMs from the box built out of the node image, made by Vagrant on libvirt,
+bootstrapped by the same kubeadm phases as the kubeadm provider (timeouts scaled for slow guests).
+
+Layouts (``vms.nodes``): ``all`` nodes are VMs on a libvirt network of their own; ``workers``: the
+control planes are node containers (borrowed from the kubeadm provider through the ``Machines``
+seam) and the workers VMs bridged onto the same network, the shape a host without KVM can afford.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from harness.bootstrap.plan import kubeadm_phases, reject_join_patches
+from harness.cluster import Cluster, NodeInfo
+from harness.errors import HostError, UsageError
+from harness.paths import cache_root
+from harness.phases.engine import Context, Phase
+from harness.progress import Progress
+from harness.providers import registry
+from harness.providers.base import CONTROL_PLANE, Machines, Node, ProviderBase, node_names
+from harness.providers.bringup import bringup, forget_after
+from harness.providers.vms import boxes, layout, virsh
+from harness.providers.vms.node import VMNode
+from harness.providers.vms.vagrant import VagrantRun
+
+CONTAINER = "container"
+
+
+def accelerator() -> str:
+    from harness.host.vms import accelerator as probe
+
+    return probe()
+
+
+def vagrant_dir(cluster: str) -> Path:
+    return cache_root() / "vagrant" / cluster
+
+
+def _machines() -> Machines:
+    found = registry.get("kubeadm")
+    if not isinstance(found, Machines):
+        raise UsageError("the kubeadm provider lends no node containers", fix="use vms.nodes: all")
+    return found
+
+
+def image(ctx: Context) -> None:
+    """The box (built from the node image, or the spec's) and, for container control planes, the node image."""
+    state = bringup(ctx)
+    spec = state.spec
+    state.box = boxes.ensure_box(spec.vms.box, spec.kubernetes_version, Progress(tick=60, quiet=True))
+    if layout.vm_nodes(spec.vms.nodes, accelerator()) == "workers":
+        from harness.images.build import BuildOptions, build_node_image
+
+        state.image = spec.node_image or build_node_image(BuildOptions(kubernetes_version=spec.kubernetes_version),
+                                                          Progress(tick=60, quiet=True))  # fmt: skip
+    ctx.say(f"box: {state.box}; node image: {state.image or '-'}")
+
+
+def provision(ctx: Context) -> None:
+    """Container control planes (if any), the libvirt networks, `vagrant up`, then each guest set up."""
+    state = bringup(ctx)
+    cluster, spec = state.cluster, state.spec
+    accel = accelerator()
+    mode = layout.vm_nodes(spec.vms.nodes, accel)
+    names = node_names(cluster.name, spec.control_planes, spec.workers)
+    avoid = [spec.networking.pod_subnet, spec.networking.service_subnet]
+    infos: list[NodeInfo] = []
+    if mode == "workers":
+        machines = _machines()
+        infos = machines.make(cluster, [(n, r) for n, r in names if r == CONTROL_PLANE], state.image)
+        for info in infos:
+            info.meta["machine"] = CONTAINER
+        network = machines.network(cluster.name)
+        mgmt, _ = _networks(cluster.name, [*avoid, network.subnet], private=False)
+    else:
+        mgmt, own = _networks(cluster.name, avoid, private=True)
+        assert own is not None
+        network = own
+    plan = layout.plan(cluster.name, names, mode, network, mgmt)
+    cluster.nodes = infos
+    cluster.save()
+    ctx.check()
+    run = VagrantRun(vagrant_dir(cluster.name), ctx.log, layout.timeout_scale(spec.vms.timeout_scale, accel))
+    run.write(cluster, plan, state.box, spec.vms, "kvm" if accel == "kvm" else "qemu")
+    run.up(ctx)
+    cluster.nodes = infos + run.nodes(cluster, plan)
+    cluster.save()
+
+
+def _networks(cluster: str, avoid: list[str], private: bool) -> tuple[str, Any]:
+    from harness.providers.vms import networks
+
+    return networks.make(cluster, avoid, private)
+
+
+def cleanup(ctx: Context) -> None:
+    """After a failure or Ctrl-C (unless kept): this run's VMs, volumes, networks and containers."""
+    cluster = bringup(ctx).cluster
+    for line in forget_after(cluster, lambda: VagrantProvider().delete(cluster.name, cluster.run_id)):
+        ctx.say(f"removed {line}")
+
+
+class VagrantProvider(ProviderBase):
+    name = "vagrant"
+    options = ("phased",)
+
+    def __init__(self, phased: bool = False) -> None:
+        self.phased = phased
+
+    def validate(self, spec: Any) -> None:
+        virsh.require()
+        if shutil.which("vagrant") is None:
+            raise UsageError("vagrant is not installed", fix="run `kube-harness host prepare --with-vms`")
+        if spec.control_planes > 1:
+            raise UsageError("the vagrant provider makes one control plane for now (no load balancer for VMs yet)",
+                             fix="use control_planes: 1, or --provider kubeadm for HA clusters")  # fmt: skip
+        reject_join_patches(spec, self.name)
+        if layout.vm_nodes(spec.vms.nodes, accelerator()) == "workers":
+            registry.get("kubeadm").validate(spec)  # the container control planes' image and ranges
+
+    def plan(self, spec: Any, cluster: str) -> list[Phase]:
+        scale = layout.timeout_scale(spec.vms.timeout_scale, accelerator())
+        names = [n for n, _ in node_names(cluster, spec.control_planes, spec.workers)]
+        return [
+            Phase("image", image, timeout=3600),
+            Phase("provision", provision, timeout=900 * scale),
+            *kubeadm_phases(spec, cluster, names, self.phased, scale),
+            Phase("cleanup", cleanup, timeout=600, when="failure"),
+        ]
+
+    def delete(self, cluster: str, run: str | None = None) -> list[str]:
+        """`vagrant destroy` where its project is, then by label and name whatever is left (VMs,
+        volumes, networks), and the container control planes."""
+        folder = vagrant_dir(cluster)
+        gone = VagrantRun(folder, None, 1.0).destroy() if (folder / "Vagrantfile").exists() else []
+        names = [n for n, _ in node_names(cluster, 7, 20)]
+        gone += virsh.remove_cluster(cluster, run, names)
+        with contextlib.suppress(UsageError, HostError):  # no Docker here: no container control planes
+            gone += _machines().delete(cluster, run)
+        shutil.rmtree(folder, ignore_errors=True)
+        return gone
+
+    def clusters(self) -> dict[str, dict[str, str]]:
+        return virsh.clusters() if virsh.available() else {}
+
+    def node(self, info: NodeInfo) -> Node:
+        if info.meta.get("machine") == CONTAINER:
+            return _machines().node(info)
+        return VMNode(info.name, info.role, dict(info.meta))
+
+    def spare_node(self, cluster: Cluster, name: str | None = None) -> contextlib.AbstractContextManager[Node]:
+        """With container control planes, a spare node container on their network; none for all-VM clusters."""
+        if cluster.nodes and cluster.nodes[0].meta.get("machine") == CONTAINER:
+            return registry.get("kubeadm").spare_node(cluster, name)
+        raise NotImplementedError("the vagrant provider makes no spare VMs (a VM takes minutes to boot under TCG)")
