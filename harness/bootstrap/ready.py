@@ -12,7 +12,9 @@ SYSTEMD_UP = ("running", "degraded")
 
 
 def systemd_state(node: Node) -> str:
-    return node.command("systemctl", "is-system-running").run(check=False).stdout.strip()
+    """running, degraded, starting, ...; or why the node did not answer (the wait's timeout shows it)."""
+    res = node.command("systemctl", "is-system-running").run(check=False)
+    return res.stdout.strip() or f"(no answer: exit {res.rc} {res.stderr.strip()[-200:]})"
 
 
 def wait_systemd(node: Node, timeout: float = 90) -> None:

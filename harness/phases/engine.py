@@ -130,7 +130,7 @@ class Engine:
             error, rec.status = exc, INTERRUPTED
         if error is not None and not outcome.done.is_set():
             ctx.cancelled.set()  # the phase stops at its next ctx.check(); give it a moment to
-            outcome.done.wait(CANCEL_GRACE_S)  # so cleanup does not race its last steps
+            _wait(outcome.done, CANCEL_GRACE_S, interruptible=False)  # so cleanup does not race its last steps
         rec.duration = round(time.time() - rec.start, 3)
         if error is not None:
             rec.error = redact(str(error)) or type(error).__name__
@@ -155,12 +155,18 @@ class Engine:
 
 def _wait(done: threading.Event, timeout: float, interruptible: bool) -> bool:
     """Wait for the phase; a plain wait, so a signal still reaches the main thread. In any thread,
-    an interruption (``signals.INTERRUPTED``) ends the wait of a phase that is not cleanup."""
+    an interruption (``signals.INTERRUPTED``) ends the wait of a phase that is not cleanup; the
+    wait of a cleanup phase (or of the grace after a cancel) outlasts further signals."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
-        if done.wait(min(WATCH_S, max(left, 0))):
-            return True
+        try:
+            if done.wait(min(WATCH_S, max(left, 0))):
+                return True
+        except KeyboardInterrupt:
+            if interruptible:
+                raise
+            continue  # a second Ctrl-C while cleaning up: the first already stops the run; cleanup goes on
         if left <= 0:
             return False
         if interruptible and signals.INTERRUPTED.is_set():

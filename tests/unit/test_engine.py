@@ -417,6 +417,27 @@ def test_ctrl_c_with_keep_skips_failure_cleanup(trace: Trace, sigint_to_main: Ca
     assert statuses(ctx.record) == {"create": INTERRUPTED, "delete": SKIPPED, "export": OK}
 
 
+def test_a_second_ctrl_c_does_not_stop_cleanup(trace: Trace, sigint_to_main: Callable[[], None]) -> None:
+    """Ctrl-C twice (the second while cleanup runs, or during the grace after a cancel): the
+    cleanup still runs to its end, and the run ends with the first interruption."""
+    ctx = make_ctx()
+
+    def slow_delete(c: Context) -> None:
+        trace.add("delete start")
+        sigint_to_main()  # the user presses Ctrl-C again while things are being removed
+        time.sleep(0.5)
+        trace.add("delete done")
+
+    phases = [
+        until_cancelled(trace, "create", 30, on_start=sigint_to_main),
+        Phase("delete", slow_delete, when="failure"),
+    ]
+    with pytest.raises(KeyboardInterrupt):
+        Engine(phases).run(ctx)
+    assert trace.events == ["create start", "create cancelled", "create stopped", "delete start", "delete done"]
+    assert statuses(ctx.record) == {"create": INTERRUPTED, "delete": OK}
+
+
 # --- a phase outliving the grace period -----------------------------------------------------
 
 

@@ -109,3 +109,24 @@ def test_box_volume_name_as_vagrant_libvirt_spells_it(tmp_path: Path) -> None:
     assert boxes.volume_name("kube-harness/node-v1", "1", image) == \
         "kube-harness-VAGRANTSLASH-node-v1_vagrant_box_image_1_box.img"  # fmt: skip
     assert boxes.volume_name("kh/b", "0", image).startswith("kh-VAGRANTSLASH-b_vagrant_box_image_0_")
+
+
+def test_slow_guest_patches_merge_into_the_rendered_config() -> None:
+    from harness.providers.vms import slow
+    from harness.spec import etcd_patches
+    from tests.unit.test_kubeadm_config import rendered
+
+    cluster, init, *_ = rendered(patches=etcd_patches(False) + slow.patches(4.0))
+    etcd = {a["name"]: a["value"] for a in cluster["etcd"]["local"]["extraArgs"]}
+    assert etcd == {"unsafe-no-fsync": "true", "heartbeat-interval": "1000", "election-timeout": "10000"}
+    leases = {a["name"]: a["value"] for a in cluster["controllerManager"]["extraArgs"]}
+    assert leases["leader-elect-lease-duration"] == "60s"
+    assert init["timeouts"]["controlPlaneComponentHealthCheck"] == "16m0s"
+
+
+def test_ssh_control_sockets_fit_a_unix_socket_path_and_differ_per_cluster() -> None:
+    from harness.providers.vms.node import control_path
+
+    long_dir = "/root/.cache/kube-harness/vagrant/" + "a" * 40
+    path = control_path(long_dir).replace("%C", "x" * 40)
+    assert len(path) < 100 and control_path(long_dir) != control_path(long_dir + "b")

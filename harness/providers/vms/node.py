@@ -3,7 +3,9 @@ libvirt. The SSH details come from ``vagrant ssh-config`` and live in the node's
 
 from __future__ import annotations
 
+import hashlib
 import shlex
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,14 @@ SSH_OPTIONS = [
 SHUTDOWN_S = 120  # a clean shutdown under TCG takes a while; then the power is cut
 
 
+def control_path(cluster_dir: str) -> str:
+    """The ControlMaster socket: per cluster (a new cluster's VM may get a gone one's address) and
+    short (a Unix socket path holds 107 bytes; ``%C`` alone is 40)."""
+    folder = Path(tempfile.gettempdir()) / "kh-ssh"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return str(folder / f"{hashlib.sha256(cluster_dir.encode()).hexdigest()[:10]}-%C")
+
+
 @dataclass
 class VMNode(NodeBase):
     name: str
@@ -32,7 +42,7 @@ class VMNode(NodeBase):
 
     def _ssh(self, tty: bool = False) -> list[str]:
         m = self.meta
-        control = Path(m.get("control_dir", "/tmp")) / "ssh-%C"
+        control = control_path(m.get("control_dir", ""))
         return ["ssh", *SSH_OPTIONS, "-o", f"ControlPath={control}", *(["-t"] if tty else []),
                 "-i", m["key"], "-p", m.get("port", "22"), f"{m.get('user', 'vagrant')}@{m['host']}"]  # fmt: skip
 

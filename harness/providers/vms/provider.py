@@ -22,7 +22,7 @@ from harness.progress import Progress
 from harness.providers import registry
 from harness.providers.base import CONTROL_PLANE, Machines, Node, ProviderBase, node_names
 from harness.providers.bringup import bringup, forget_after
-from harness.providers.vms import boxes, layout, virsh
+from harness.providers.vms import boxes, layout, slow, virsh
 from harness.providers.vms.node import VMNode
 from harness.providers.vms.vagrant import VagrantRun
 
@@ -79,6 +79,9 @@ def provision(ctx: Context) -> None:
         mgmt, own = _networks(cluster.name, avoid, private=True)
         assert own is not None
         network = own
+        if accel != "kvm":  # a control-plane VM under TCG: slow-guest settings (harness/providers/vms/slow.py)
+            extra = slow.patches(layout.timeout_scale(spec.vms.timeout_scale, accel))
+            state.spec = spec.model_copy(update={"kubeadm_patches": [*extra, *spec.kubeadm_patches]})
     plan = layout.plan(cluster.name, names, mode, network, mgmt)
     cluster.nodes = infos
     cluster.save()
