@@ -8,11 +8,13 @@ for well under a second each time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 LOCK_DIR_ENV = "KUBE_HARNESS_LOCK_DIR"
 
@@ -22,3 +24,20 @@ def host_lock(timeout: float = 120) -> FileLock:
     root = Path(os.environ.get(LOCK_DIR_ENV) or tempfile.gettempdir())
     root.mkdir(parents=True, exist_ok=True)
     return FileLock(str(root / "kube-harness-host.lock"), timeout=timeout)
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path, waiting: Callable[[str], None]) -> Iterator[None]:
+    """Hold the file lock at ``path``; if another process has it, say so through ``waiting``
+    (with the lock's path) and wait for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        waiting(str(path))
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()

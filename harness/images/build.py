@@ -11,11 +11,8 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from harness.errors import HostError, UsageError
 from harness.exec import Cmd
@@ -23,6 +20,7 @@ from harness.images import cni, components, gobuild, node, oci, pieces
 from harness.images.cache import DigestMemo, hash_tree, key
 from harness.images.rootfs import debian_mirror
 from harness.images.versions import ImageSet, KubeVersion, image_set, parse_kubeadm_constants, parse_version
+from harness.locks import waiting_lock
 from harness.paths import cache_root
 from harness.progress import Progress
 
@@ -135,22 +133,14 @@ def build_node_image(opts: BuildOptions, progress: Progress | None = None) -> st
         return _build(version, opts, progress)
 
 
-@contextlib.contextmanager
-def _build_lock(progress: Progress) -> Iterator[None]:
+def _build_lock(progress: Progress) -> contextlib.AbstractContextManager[None]:
     """One build at a time per cache (xdist workers, parallel CI jobs): the others wait, then find
     the pieces cached. Without it two builds of one piece empty each other's directory."""
-    path = cache_root() / "build.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+
+    def waiting(path: str) -> None:
         progress.say(f"..  waiting for another build of this cache to finish (lock {path})")
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
+
+    return waiting_lock(cache_root() / "build.lock", waiting)
 
 
 def _build(version: KubeVersion, opts: BuildOptions, progress: Progress) -> str:

@@ -16,10 +16,7 @@ import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from harness.errors import BuildError, HostError, UsageError
 from harness.exec import Cmd
@@ -27,6 +24,7 @@ from harness.images import vmdisk, vmguest
 from harness.images.build import BuildOptions, build_node_image
 from harness.images.cache import hash_file, hash_tree, key
 from harness.images.rootfs import debian_mirror
+from harness.locks import waiting_lock
 from harness.paths import cache_root
 from harness.progress import Progress
 
@@ -138,19 +136,11 @@ def superseded(root: Path, tag: str, keep: str) -> list[Path]:
     return out
 
 
-@contextlib.contextmanager
-def _lock(bkey: str, progress: Progress) -> Iterator[None]:
-    boxes_root().mkdir(parents=True, exist_ok=True)
-    lock = FileLock(boxes_root() / f".{bkey}.lock")
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        progress.say(f"..  waiting for another build of this box (lock {lock.lock_file})")
-        lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
+def _lock(bkey: str, progress: Progress) -> contextlib.AbstractContextManager[None]:
+    def waiting(path: str) -> None:
+        progress.say(f"..  waiting for another build of this box (lock {path})")
+
+    return waiting_lock(boxes_root() / f".{bkey}.lock", waiting)
 
 
 def _ensure_host_tools(progress: Progress) -> None:
