@@ -231,6 +231,7 @@ class ProviderBase:
     """Defaults for providers: no options, nothing held, no spare nodes, no CPU shares."""
 
     name = ""
+    backend = ""  # providers sharing a backend (its clusters, its names) say so: it is asked once
     node_access = True
     makes_resources = True
     options: tuple[str, ...] = ()

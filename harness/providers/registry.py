@@ -74,18 +74,26 @@ def for_cluster(cluster: Cluster) -> Provider:
     return get(cluster.provider)
 
 
+def _backends() -> list[Provider]:
+    """One provider per backend (kind and kubeadm both read Docker: kind, listed first, answers
+    for both), so listing and name checks ask each backend once."""
+    out, seen = [], set()
+    for name in names():
+        provider = get(name)
+        backend = getattr(provider, "backend", "") or name
+        if backend not in seen:
+            seen.add(backend)
+            out.append(provider)
+    return out
+
+
 def all_clusters() -> dict[str, dict[str, str]]:
     """Every cluster any provider holds resources of (name -> labels), from providers whose
     backend answers here (no Docker engine: the container providers have nothing to say)."""
     out: dict[str, dict[str, str]] = {}
-    seen: set[type] = set()
-    for name in names():
-        cls = _load(name)
-        if cls in seen:
-            continue
-        seen.add(cls)
+    for provider in _backends():
         try:
-            found = get(name).clusters()
+            found = provider.clusters()
         except HarnessError:
             continue
         for cluster, found_labels in found.items():
@@ -95,9 +103,9 @@ def all_clusters() -> dict[str, dict[str, str]]:
 
 def name_taken(cluster: str) -> bool:
     """Some provider's backend uses the name (a harness cluster, or one kind made by itself)."""
-    for name in names():
+    for provider in _backends():
         try:
-            if get(name).name_taken(cluster):
+            if provider.name_taken(cluster):
                 return True
         except HarnessError:
             continue

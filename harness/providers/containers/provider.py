@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class ContainerProvider(ProviderBase):
     binary = "docker"  # the engine CLI nodes are driven through
+    backend = "docker"  # what clusters() reads: the same for kind and kubeadm
 
     def validate(self, spec: Any) -> None:
         validate_container_spec(spec)
