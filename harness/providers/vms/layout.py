@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from harness.providers.base import CONTROL_PLANE, WORKER, NodeNetwork
@@ -32,7 +32,6 @@ class Layout:
     network: NodeNetwork  # the cluster network (a libvirt one, or the container network VMs join)
     bridged: bool  # VMs join a container network's bridge (else a libvirt network of their own)
     management: str  # CIDR of the per-cluster management network (DHCP, isolated: SSH only)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def vms(self) -> list[VMPlan]:
@@ -64,13 +63,12 @@ def addresses(network: NodeNetwork, count: int, bridged: bool) -> list[str]:
     """VM addresses: from the top of a shared container subnet (the engine hands out addresses from
     the bottom), or from .10 up in a libvirt network of their own (.1 is the host)."""
     net = ipaddress.ip_network(network.subnet)
-    hosts = list(net.hosts()) if net.num_addresses <= 65536 else None
     if bridged:
         top = int(net.broadcast_address) - 1
         return [str(ipaddress.ip_address(top - i)) for i in range(count)]
-    first = int(net.network_address) + 10
-    if hosts is not None and count + 10 > len(hosts):
+    if count + 10 > net.num_addresses - 2:  # the network and broadcast addresses are no hosts
         raise ValueError(f"{net} has no room for {count} VMs")
+    first = int(net.network_address) + 10
     return [str(ipaddress.ip_address(first + i)) for i in range(count)]
 
 

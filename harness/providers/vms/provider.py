@@ -22,7 +22,7 @@ from harness.progress import Progress
 from harness.providers import registry
 from harness.providers.base import CONTROL_PLANE, Machines, Node, ProviderBase, node_names
 from harness.providers.bringup import bringup, forget_after
-from harness.providers.vms import boxes, layout, slow, virsh
+from harness.providers.vms import boxes, layout, networks, slow, virsh
 from harness.providers.vms.node import VMNode
 from harness.providers.vms.vagrant import VagrantRun
 
@@ -74,9 +74,9 @@ def provision(ctx: Context) -> None:
         for info in infos:
             info.meta["machine"] = CONTAINER
         network = machines.network(cluster.name)
-        mgmt, _ = _networks(cluster.name, [*avoid, network.subnet], private=False)
+        mgmt, _ = networks.make(cluster.name, [*avoid, network.subnet], private=False)
     else:
-        mgmt, own = _networks(cluster.name, avoid, private=True)
+        mgmt, own = networks.make(cluster.name, avoid, private=True)
         assert own is not None
         network = own
         if accel != "kvm":  # a control-plane VM under TCG: slow-guest settings (harness/providers/vms/slow.py)
@@ -91,12 +91,6 @@ def provision(ctx: Context) -> None:
     run.up(ctx)
     cluster.nodes = infos + run.nodes(cluster, plan)
     cluster.save()
-
-
-def _networks(cluster: str, avoid: list[str], private: bool) -> tuple[str, Any]:
-    from harness.providers.vms import networks
-
-    return networks.make(cluster, avoid, private)
 
 
 def cleanup(ctx: Context) -> None:
