@@ -1,6 +1,6 @@
 """The vagrant provider on real VMs (the ``vm`` tier): a VM worker beside a container control plane
 is a whole machine (its own kernel, cgroup v2, systemd as on metal), survives the power faults,
-and nothing is left after delete, SIGINT in `vagrant up`, or SIGTERM in a later phase.
+and nothing is left after delete, SIGINT in `vagrant up`, or SIGINT/SIGTERM in any create phase.
 
 Needs `kube-harness host prepare --with-vms` (libvirt, Vagrant, QEMU); the box is built from the
 node image on first use.
@@ -25,6 +25,7 @@ from harness.cluster import Cluster
 from harness.k8s import checks
 from harness.lifecycle import managed_cluster
 from harness.phases.engine import HOLD_ENV
+from harness.providers import registry
 from harness.providers.containers import dockerapi
 from harness.providers.vms import virsh
 from harness.pytest_plugin.session import owner
@@ -132,12 +133,25 @@ def test_sigint_during_vagrant_up_leaves_nothing(node_image: str, tmp_path: Path
     assert leftovers(name) == []
 
 
-def test_sigterm_in_a_kubeadm_phase_leaves_nothing(node_image: str, tmp_path: Path) -> None:
-    name = "kh-vmint-join"
-    proc = _create(name, tmp_path, node_image, hold="join-workers")
-    record, deadline = _record(proc), time.monotonic() + 1200
-    while _running(record) != "join-workers":
-        assert proc.poll() is None and time.monotonic() < deadline, "join-workers never ran"
+def _phases() -> list[str]:
+    """The vagrant provider's create phases for the spec these tests use (cleanup aside): taken from
+    its plan, so a phase added later is covered without editing this list."""
+    spec = spec_from_kwargs(name="kh-vmint", workers=1, vms={"timeout_scale": 1})  # no accelerator probe
+    return [p.name for p in registry.get("vagrant").plan(spec, "kh-vmint") if p.when != "failure"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", _phases())
+def test_a_signal_in_any_phase_leaves_nothing(phase: str, node_image: str, tmp_path: Path) -> None:
+    """SIGINT or SIGTERM (alternating) while each phase runs (held at its start, so what the earlier
+    phases made is all there): the create exits 128+signal and no VM, volume, libvirt network,
+    container or state file of the cluster is left."""
+    sig = signal.SIGINT if _phases().index(phase) % 2 == 0 else signal.SIGTERM
+    name = f"kh-vmsig-{_phases().index(phase)}"
+    proc = _create(name, tmp_path, node_image, hold=phase)
+    record, deadline = _record(proc), time.monotonic() + 1800
+    while _running(record) != phase:
+        assert proc.poll() is None and time.monotonic() < deadline, f"{phase} never ran"
         time.sleep(1)
-    _stop(proc, signal.SIGTERM)
+    _stop(proc, sig)
     assert leftovers(name) == []

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from harness.errors import UsageError
 from harness.providers.base import CONTROL_PLANE, LABEL_CLUSTER, LABEL_KEEP, WORKER, NodeNetwork, node_names
 from harness.providers.vms import boxes, guest, layout, networks, virsh
+from harness.spec import spec_from_kwargs
 
 pytestmark = pytest.mark.unit
 
@@ -130,3 +133,28 @@ def test_ssh_control_sockets_fit_a_unix_socket_path_and_differ_per_cluster() -> 
     long_dir = "/root/.cache/kube-harness/vagrant/" + "a" * 40
     path = control_path(long_dir).replace("%C", "x" * 40)
     assert len(path) < 100 and control_path(long_dir) != control_path(long_dir + "b")
+
+
+def _validating(monkeypatch: pytest.MonkeyPatch, accel: str) -> Any:
+    from harness.providers.vms import provider
+
+    monkeypatch.setattr(provider.virsh, "require", lambda: None)
+    monkeypatch.setattr(provider.shutil, "which", lambda _: "/usr/bin/vagrant")
+    monkeypatch.setattr(provider, "accelerator", lambda: accel)
+    checked: list[Any] = []
+    monkeypatch.setattr(provider.registry, "get", lambda _: SimpleNamespace(validate=checked.append))
+    return provider.VagrantProvider(), checked
+
+
+def test_ha_takes_container_control_planes_behind_the_load_balancer(monkeypatch: pytest.MonkeyPatch) -> None:
+    prov, checked = _validating(monkeypatch, "tcg")
+    spec = spec_from_kwargs(control_planes=3, workers=1, vms={"nodes": "workers"})
+    prov.validate(spec)
+    assert checked == [spec]  # the container half is the kubeadm provider's to check
+
+
+def test_ha_with_control_plane_vms_is_refused_before_anything_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    prov, _ = _validating(monkeypatch, "kvm")
+    with pytest.raises(UsageError, match="load balancer VM") as err:
+        prov.validate(spec_from_kwargs(control_planes=3, workers=1, vms={"nodes": "all"}))
+    assert "vms.nodes: workers" in (err.value.fix or "")

@@ -68,3 +68,6 @@ class KubeadmProvider(ContainerProvider):
 
     def network(self, cluster: str) -> NodeNetwork:
         return dockerapi.bridge(nodes.network_name(cluster))
+
+    def load_balancer(self, cluster: Cluster, control_planes: list[NodeInfo]) -> NodeInfo:
+        return loadbalancer.create(cluster, control_planes)

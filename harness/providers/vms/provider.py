@@ -71,6 +71,9 @@ def provision(ctx: Context) -> None:
     if mode == "workers":
         machines = _machines()
         infos = machines.make(cluster, [(n, r) for n, r in names if r == CONTROL_PLANE], state.image)
+        if spec.control_planes > 1:
+            ctx.check()
+            infos.append(machines.load_balancer(cluster, list(infos)))
         for info in infos:
             info.meta["machine"] = CONTAINER
         network = machines.network(cluster.name)
@@ -111,15 +114,17 @@ class VagrantProvider(ProviderBase):
         virsh.require()
         if shutil.which("vagrant") is None:
             raise UsageError("vagrant is not installed", fix="run `kube-harness host prepare --with-vms`")
-        if spec.control_planes > 1:
-            raise UsageError("the vagrant provider makes one control plane for now (no load balancer for VMs yet)",
-                             fix="use control_planes: 1, or --provider kubeadm for HA clusters")  # fmt: skip
         reject_join_patches(spec, self.name)
-        if layout.vm_nodes(spec.vms.nodes, accelerator()) == "workers":
+        mode = layout.vm_nodes(spec.vms.nodes, accelerator())
+        if spec.control_planes > 1 and mode == "all":
+            raise UsageError("HA with control-plane VMs needs a load balancer VM, which the vagrant provider does "
+                             "not make yet", fix="use vms.nodes: workers (container control planes behind a "
+                             "load balancer container, VM workers), or control_planes: 1")  # fmt: skip
+        if mode == "workers":
             registry.get("kubeadm").validate(spec)  # the container control planes' image and ranges
 
     def plan(self, spec: Any, cluster: str) -> list[Phase]:
-        scale = layout.timeout_scale(spec.vms.timeout_scale, accelerator())
+        scale = spec.vms.timeout_scale or layout.timeout_scale(0.0, accelerator())  # no probe when set
         names = [n for n, _ in node_names(cluster, spec.control_planes, spec.workers)]
         return [
             Phase("image", image, timeout=3600),
