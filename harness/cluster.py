@@ -76,6 +76,11 @@ class Cluster:
         return [backend.node(n) for n in self.nodes if n.role in (CONTROL_PLANE, WORKER)]
 
     @property
+    def timeout_scale(self) -> float:
+        """How many times slower its nodes are than node containers (1 but for VMs under TCG)."""
+        return self.backend.timeout_scale(self)
+
+    @property
     def node_access(self) -> bool:
         """Whether nodes take commands (false for clusters reached only through a kubeconfig)."""
         return self.backend.node_access
@@ -89,12 +94,12 @@ class Cluster:
         return [n for n in self.all_nodes if n.role == WORKER]
 
     # -- API access ----------------------------------------------------------------------------
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 180) -> str:
         from harness.images import tools
         from harness.progress import Progress
 
         argv = [str(tools.ensure_kubectl(Progress())), "--kubeconfig", self.kubeconfig, *args]
-        return Cmd(argv, input=input, timeout=180).run(check=check).stdout
+        return Cmd(argv, input=input, timeout=timeout).run(check=check).stdout
 
     def kubectl_json(self, *args: str) -> dict[str, Any]:
         return dict(json.loads(self.kubectl(*args, "-o", "json")))

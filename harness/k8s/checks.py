@@ -31,7 +31,7 @@ def ready_nodes(kube: Kube) -> dict[str, bool]:
     return {n["metadata"]["name"]: _is_ready(n) for n in kube.kubectl_json("get", "nodes")["items"]}
 
 
-def _budget(deadline: float) -> str:
+def kubectl_timeout(deadline: float) -> str:
     """A kubectl --timeout for the time left (kubectl runs are capped at 170 s; the wait retries)."""
     return f"--timeout={max(1, min(170, int(deadline - time.monotonic())))}s"
 
@@ -44,7 +44,7 @@ def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240, interval: flo
         names = kube.kubectl("get", "nodes", "-o", "name").split()
         if len(names) < count:
             raise AssertionError(f"{len(names)} of {count} nodes registered: {names}")
-        kube.kubectl("wait", "--for=condition=Ready", "nodes", "--all", _budget(deadline))
+        kube.kubectl("wait", "--for=condition=Ready", "nodes", "--all", kubectl_timeout(deadline))
         nodes = ready_nodes(kube)
         if len(nodes) == count and all(nodes.values()):
             return sorted(nodes)
@@ -59,7 +59,7 @@ def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: floa
     deadline = time.monotonic() + timeout
 
     def check() -> bool:
-        kube.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, _budget(deadline))
+        kube.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, kubectl_timeout(deadline))
         return True
 
     wait_for(check, timeout=timeout, interval=interval, describe=f"{kind} {namespace}/{name} rolled out")

@@ -201,6 +201,11 @@ class Provider(Protocol):
         """While making the cluster: give its nodes a small CPU share until ``until()`` (or ready)."""
         ...
 
+    def timeout_scale(self, cluster: Cluster) -> float:
+        """How many times slower than a node container this cluster's nodes start pods (VMs under
+        QEMU TCG: 4): waits on pods and nodes multiply their timeouts by it, never their targets."""
+        ...
+
 
 @dataclass(frozen=True)
 class NodeNetwork:
@@ -255,3 +260,6 @@ class ProviderBase:
     @contextlib.contextmanager
     def background(self, cluster: str, until: Callable[[], bool]) -> Iterator[None]:
         yield
+
+    def timeout_scale(self, cluster: Cluster) -> float:
+        return 1.0

@@ -83,8 +83,9 @@ def workload(namespace: str, workers: list[str], victim: str, replicas: int) -> 
 def deploy(cluster: Cluster, namespace: str, victim: str, replicas: int = 4) -> None:
     workers = [n.name for n in cluster.workers]
     apply(cluster, *workload(namespace, workers, victim, replicas))
+    wait = int(120 * cluster.timeout_scale)
     for kind, name in (("deployment", "web"), ("daemonset", "ds"), ("statefulset", "sts")):
-        cluster.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, "--timeout=120s")
+        cluster.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, f"--timeout={wait}s", timeout=wait + 60)
     wait_ready(cluster, namespace, f"app={APP}")
     on_victim = [p for p in snapshot(cluster, namespace).pods("web") if p["spec"].get("nodeName") == victim]
     assert on_victim, f"no web pod landed on {victim}: the spread constraint was not honoured"
@@ -190,6 +191,7 @@ def assert_return_clean(cluster: Cluster, namespace: str, victim: str, replicas:
     """The node is back: Ready, unreachable taint gone, exactly ``replicas`` web pods, one sts-0,
     one DaemonSet pod per worker. Seconds it took."""
     start, last = time.time(), ""
+    timeout *= cluster.timeout_scale
     while time.time() - start < timeout:
         s = snapshot(cluster, namespace)
         web = [p for p in s.pods("web") if not p["metadata"].get("deletionTimestamp")]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.images.components import TEST_IMAGE
+from harness.k8s import checks
 from harness.k8s.checks import Kube
 
 PROBE_LABEL = "kube-harness.io/probe"  # the probe pods only: the scenarios' Services select it
@@ -46,11 +48,21 @@ def apply(kube: Kube, *objects: dict[str, Any]) -> None:
 
 
 def wait_ready(kube: Kube, namespace: str, selector: str, timeout: int = 120) -> None:
-    try:
-        kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod", "-l", selector, f"--timeout={timeout}s")
-    except Exception as exc:
-        pods = kube.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "wide", check=False)
-        raise AssertionError(f"probe pods ({selector}) in {namespace} not Ready in {timeout}s:\n{pods}") from exc
+    """Every pod matching ``selector`` Ready within ``timeout`` times the cluster's timeout scale
+    (VM nodes under TCG start pods slower); kubectl waits of at most 170 s each until then."""
+    timeout = int(timeout * getattr(kube, "timeout_scale", 1.0))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod", "-l", selector,
+                         checks.kubectl_timeout(deadline))  # fmt: skip
+            return
+        except Exception as exc:
+            if time.monotonic() < deadline - 1:
+                time.sleep(1)
+                continue
+            pods = kube.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "wide", check=False)
+            raise AssertionError(f"probe pods ({selector}) in {namespace} not Ready in {timeout}s:\n{pods}") from exc
 
 
 def pods(kube: Kube, namespace: str, selector: str) -> list[Pod]:

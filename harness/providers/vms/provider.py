@@ -148,6 +148,10 @@ class VagrantProvider(ProviderBase):
     def clusters(self) -> dict[str, dict[str, str]]:
         return virsh.clusters() if virsh.available() else {}
 
+    def timeout_scale(self, cluster: Cluster) -> float:
+        setting = float((cluster.spec.get("vms") or {}).get("timeout_scale") or 0)
+        return setting or layout.timeout_scale(0.0, accelerator())
+
     def node(self, info: NodeInfo) -> Node:
         if info.meta.get("machine") == CONTAINER:
             return _machines().node(info)
