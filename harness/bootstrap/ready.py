@@ -29,12 +29,15 @@ def record_readiness(ctx: Context, when: str) -> None:
 
 
 def ready(ctx: Context) -> None:
-    """Every node Ready and (with a CNI) CoreDNS rolled out; the cluster is marked ready."""
+    """Every node Ready, kube-proxy running on each and (with a CNI) CoreDNS rolled out; the
+    cluster is marked ready. Waits scale with the provider's timeout scale (VMs under TCG)."""
     state = bringup(ctx)
     cluster = state.cluster
-    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=300)
+    wait = 300 * cluster.timeout_scale
+    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=wait)
+    checks.wait_rollout(cluster, "daemonset", "kube-proxy", "kube-system", timeout=wait)
     if state.spec.networking.cni != "none":
-        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=300)
+        checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=wait)
     record_readiness(ctx, "after_cni")
     cluster.status = "ready"
     cluster.save()
