@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.bootstrap import isolation
 from harness.k8s import checks
 from harness.phases.engine import Context
 from harness.providers.base import Node
@@ -29,10 +30,14 @@ def record_readiness(ctx: Context, when: str) -> None:
 
 
 def ready(ctx: Context) -> None:
-    """Every node Ready, kube-proxy running on each and (with a CNI) CoreDNS rolled out; the
-    cluster is marked ready. Waits scale with the provider's timeout scale (VMs under TCG)."""
+    """Service-CIDR isolation on every node (``isolation.py``), then every node Ready, kube-proxy
+    running on each and (with a CNI) CoreDNS rolled out; the cluster is marked ready. Waits scale
+    with the provider's timeout scale (VMs under TCG)."""
     state = bringup(ctx)
     cluster = state.cluster
+    if cluster.node_access:
+        for node in cluster.all_nodes:
+            isolation.isolate(node, state.spec.networking.service_subnet)
     wait = 300 * cluster.timeout_scale
     checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=wait)
     checks.wait_rollout(cluster, "daemonset", "kube-proxy", "kube-system", timeout=wait)

@@ -101,10 +101,12 @@ def tools_build() -> None:
 
 
 from harness.cli.cluster import COMMANDS  # noqa: E402
+from harness.cli.conformance import conformance  # noqa: E402
 from harness.cli.fault import fault  # noqa: E402
 from harness.cli.image import image  # noqa: E402
 
 cli.add_command(image)
+cli.add_command(conformance)
 cli.add_command(fault)
 for command in COMMANDS:
     cli.add_command(command)

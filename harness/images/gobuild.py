@@ -103,17 +103,26 @@ def version_ldflags(version: KubeVersion) -> str:
     return " ".join(flags)
 
 
+def kubernetes_dir(version: KubeVersion, source: Path | None = None) -> Path:
+    """The Kubernetes tree: the ``--from-source`` checkout or the module proxy's download."""
+    return source if source else Path(module_info("k8s.io/kubernetes", version.text)["Dir"])
+
+
+def prepare_wrapper(version: KubeVersion, workdir: Path, source: Path | None = None) -> Path:
+    """Write the wrapper module into ``workdir``: Go commands run there build any package of
+    Kubernetes (and of its module graph) at ``version``."""
+    gomod = (kubernetes_dir(version, source) / "go.mod").read_text()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "go.mod").write_text(wrapper_gomod(version, gomod, source))
+    return workdir
+
+
 def build_kubernetes(
     version: KubeVersion, workdir: Path, out: Path, log: Path, source: Path | None = None,
     commands: list[str] | None = None, etcd: bool = True,
 ) -> None:  # fmt: skip
     """Build Kubernetes commands (default: all seven) and etcd into ``out``."""
-    if source:
-        gomod = (source / "go.mod").read_text()
-    else:
-        gomod = Path(module_info("k8s.io/kubernetes", version.text)["GoMod"]).read_text()
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "go.mod").write_text(wrapper_gomod(version, gomod, source))
+    prepare_wrapper(version, workdir, source)
     (workdir / "etcd").mkdir(exist_ok=True)
     (workdir / "etcd" / "main.go").write_text(ETCD_MAIN)
     pkgs = [f"k8s.io/kubernetes/cmd/{c}" for c in (commands or K8S_COMMANDS)] + (["./etcd"] if etcd else [])

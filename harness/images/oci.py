@@ -40,14 +40,16 @@ class Layer:
     files: list[FileEntry] = field(default_factory=list)
     tar: Path | None = None
     symlinks: dict[str, str] = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)  # directory -> mode, besides the files' parents (0755)
 
     def write(self, out: Path) -> None:
         if self.tar is not None:
             shutil.copyfile(self.tar, out)
             return
         with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
-            for d in sorted(_parents([f.path for f in self.files] + list(self.symlinks))):
-                tar.addfile(_info(d, tarfile.DIRTYPE, 0o755))
+            modes = {d.strip("/"): mode for d, mode in self.dirs.items()}
+            for d in sorted(_parents([f.path for f in self.files] + list(self.symlinks)) | set(modes)):
+                tar.addfile(_info(d, tarfile.DIRTYPE, modes.get(d, 0o755)))
             for f in sorted(self.files, key=lambda f: f.path):
                 info = _info(f.path, tarfile.REGTYPE, f.mode)
                 info.size = f.source.stat().st_size

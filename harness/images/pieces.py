@@ -132,13 +132,20 @@ def node_rootfs(mirror: str, progress: Progress) -> Path:
 
 def userland(mirror: str, progress: Progress) -> Path:
     """The shared userland layer of pod images, as a reproducible tar."""
-    art = Artifact("rootfs-userland", {**rootfs.POD_ROOTFS.inputs(), "mirror": mirror})
-    path, hit = _cached(art, progress, "pod userland layer")
+    return rootfs_tar("rootfs-userland", rootfs.POD_ROOTFS, mirror, progress,
+                      "pod userland layer (iptables, nft, dig, curl, nc)", "userland.tar")  # fmt: skip
+
+
+def rootfs_tar(kind: str, spec: rootfs.RootfsSpec, mirror: str, progress: Progress, what: str,
+               filename: str = "rootfs.tar") -> Path:  # fmt: skip
+    """A Debian rootfs from ``spec`` as a reproducible tar (fixed mtimes and owners), cached."""
+    art = Artifact(kind, {**spec.inputs(), "mirror": mirror})
+    path, hit = _cached(art, progress, what.split(" (")[0])
     if not hit:
-        with progress.step("debootstrap pod userland layer (iptables, nft, dig, curl, nc)", "rootfs-userland") as log:
-            rootfs.build_rootfs(rootfs.POD_ROOTFS, path / "root", log, mirror)
+        with progress.step(f"debootstrap {what}", kind) as log:
+            rootfs.build_rootfs(spec, path / "root", log, mirror)
             Cmd(["tar", "-C", str(path / "root"), "--sort=name", "--mtime=@0", "--numeric-owner", "--owner=0",
-                 "--group=0", "--exclude=./dev/*", "-cf", str(path / "userland.tar"), "."]).run(log=log)  # fmt: skip
+                 "--group=0", "--exclude=./dev/*", "-cf", str(path / filename), "."]).run(log=log)  # fmt: skip
             shutil.rmtree(path / "root")
         art.finish()
-    return path / "userland.tar"
+    return path / filename

@@ -23,6 +23,7 @@ import pytest
 from harness import signals
 from harness.errors import HarnessError
 from harness.pytest_plugin import durations, markers
+from harness.pytest_plugin.conformance import conformance
 from harness.pytest_plugin.fixtures import (
     NAMESPACE_KEY,
     POOL_KEY,
@@ -59,6 +60,7 @@ __all__ = [
     "cluster_pool",
     "cluster_provider",
     "cluster_spec",
+    "conformance",
     "faults",
     "k8s",
     "keep_cluster",

@@ -26,6 +26,7 @@ MARKERS = {
     "unit": "pure logic, no Docker, seconds",
     "vm": "needs libvirt/Vagrant VMs",
     "slow": "long-running (minutes)",
+    "conformance": "runs a preset of the upstream e2e suite (built here on first use; minutes)",
 }
 CLUSTER_FIXTURES = {"cluster", "k8s", "namespace", "cluster_factory", "module_cluster"}
 
