@@ -18,8 +18,16 @@ pytestmark = pytest.mark.cluster(workers=1, networking={"kube_proxy_mode": "nfta
 
 def test_kube_proxy_runs_nftables(cluster: Cluster) -> None:
     assert services.kube_proxy_mode(cluster) == "nftables"
-    rules = cluster.workers[0].exec("nft", "list", "table", "ip", "kube-proxy").stdout if cluster.node_access else ""
-    assert not cluster.node_access or "chain services" in rules, "kube-proxy wrote no nftables rules on the worker"
+    if not cluster.node_access:
+        return
+
+    def rules_written() -> None:  # kube-proxy is Ready before its first sync: on a TCG VM that takes seconds
+        res = cluster.workers[0].command("nft", "list", "table", "ip", "kube-proxy").run(check=False)
+        assert res.ok and "chain services" in res.stdout, (
+            f"kube-proxy wrote no nftables rules on the worker: {res.output}"
+        )
+
+    eventually(rules_written, timeout=20 * cluster.timeout_scale)
 
 
 def test_custom_cluster_domain(cluster: Cluster, probes: Probes, other_probes: Probes, dns_domain: str) -> None:
