@@ -45,6 +45,7 @@ def report_specs(item: pytest.Item, result: RunResult) -> None:
     """One call and one teardown report per spec, through pytest's own hook: the terminal, JUnit
     and any plugin beside ours see them as test cases."""
     hook = item.config.hook
+    item.session.testscollected += len(result.specs)  # the terminal's progress counts them as tests too
     for spec in result.specs:
         nodeid = f"{item.nodeid}::{spec.name}"
         phases: tuple[tuple[Literal["call", "teardown"], Literal["passed", "failed", "skipped"]], ...] = (
