@@ -56,6 +56,13 @@ def bringup(provider: str, name: str, image: str, vms: dict[str, object]) -> tup
             delete_cluster(name)
 
 
+def reason(exc: HarnessError) -> str:
+    """The failed phase and what the failing command said (its own ``said:`` line), not its argv."""
+    text = str(exc)
+    said = next((ln.split("said:", 1)[1].strip() for ln in text.splitlines() if "said:" in ln), "")
+    return (f"{text.split(':', 1)[0]}: {said}" if said else text)[:400]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-all-vm", action="store_true", help="skip the all-VM topology")
@@ -76,7 +83,7 @@ def main() -> None:
             result["all_vm_total_s"] = round(all_vm, 1)
             result["all_vm_init_s"] = round(all_phases["init"], 1)
         except HarnessError as exc:
-            result["all_vm_reason"] = str(exc)[:400]
+            result["all_vm_reason"] = reason(exc)
     print(write("vm-bringup", result).read_text())
 
 
