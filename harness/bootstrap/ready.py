@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from harness.bootstrap import isolation
 from harness.k8s import checks
 from harness.phases.engine import Context
@@ -36,8 +38,9 @@ def ready(ctx: Context) -> None:
     state = bringup(ctx)
     cluster = state.cluster
     if cluster.node_access:
-        for node in cluster.all_nodes:
-            isolation.isolate(node, state.spec.networking.service_subnet)
+        nodes, subnet = cluster.all_nodes, state.spec.networking.service_subnet
+        with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:  # a node exec each: side by side
+            list(pool.map(lambda n: isolation.isolate(n, subnet), nodes))
     wait = 300 * cluster.timeout_scale
     checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=wait)
     checks.wait_rollout(cluster, "daemonset", "kube-proxy", "kube-system", timeout=wait)
