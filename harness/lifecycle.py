@@ -141,6 +141,12 @@ def _alive(pid: str) -> bool:
     return True
 
 
+def abandoned(state: Cluster) -> bool:
+    """A record still saying "creating" whose creating process is gone (killed mid-create): what
+    it made, if anything, is gc's to remove."""
+    return state.status == "creating" and not _alive(str(state.pid))
+
+
 def _kept(labels: dict[str, str], state: Cluster | None) -> bool:
     return labels.get(LABEL_KEEP) == "true" or bool(state and state.keep)
 

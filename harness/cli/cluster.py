@@ -69,6 +69,7 @@ def list_() -> None:
     """List the clusters the harness knows (its state here, and labelled resources of clusters
     made from other caches)."""
     from harness.cluster import Cluster
+    from harness.lifecycle import abandoned
     from harness.providers.base import LABEL_KEEP, LABEL_PROVIDER
 
     known = Cluster.all()
@@ -76,7 +77,10 @@ def list_() -> None:
     for c in known:
         kept = "yes" if c.keep else "no"
         left = f"  (left: {', '.join(c.leftovers)})" if c.leftovers else ""
-        click.echo(f"{c.name:24} {c.provider:9} {c.status:9} {len(c.nodes):<6} {kept:5} {c.kubeconfig}{left}")
+        status = "abandoned" if abandoned(c) else c.status
+        if status == "abandoned":
+            left += "  (its creating process is gone: `kube-harness gc` removes it)"
+        click.echo(f"{c.name:24} {c.provider:9} {status:9} {len(c.nodes):<6} {kept:5} {c.kubeconfig}{left}")
     labelled = registry.all_clusters()  # backends that do not answer here have nothing to add
     for name, found in sorted(labelled.items()):
         if name not in {c.name for c in known}:

@@ -159,3 +159,20 @@ def test_kubeconfig_only_with_existing(refused: Refused, kubeconfig: Path, provi
 
 def test_phased_with_existing(refused: Refused, kubeconfig: Path) -> None:
     refused("--provider", "existing", "--phased", "--kubeconfig", str(kubeconfig), expect=["--phased"])
+
+
+def test_list_marks_a_record_whose_creator_died_as_abandoned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from harness.providers import registry
+
+    dead = subprocess.Popen(["true"])  # a process that has exited: its pid names no live process
+    dead.wait()
+    Cluster("kh-dead", "kubeadm", "20261203-000000-abcdef", pid=dead.pid).save()
+    Cluster("kh-live", "kubeadm", "20261203-000000-fedcba").save()  # this process: alive
+    monkeypatch.setattr(registry, "all_clusters", lambda: {})
+    out = CliRunner().invoke(cli, ["list"], prog_name="kube-harness").output
+    dead_line = next(line for line in out.splitlines() if line.startswith("kh-dead"))
+    live_line = next(line for line in out.splitlines() if line.startswith("kh-live"))
+    assert "abandoned" in dead_line and "kube-harness gc" in dead_line
+    assert "creating" in live_line and "abandoned" not in live_line
