@@ -44,7 +44,16 @@ def unit(cidrs: list[str]) -> str:
 
 
 def isolate(node: Node, service_subnet: str) -> None:
-    """Install and start the unit on ``node`` (for every CIDR of a dual-stack Service subnet)."""
+    """Install the unit on ``node`` (for every CIDR of a dual-stack Service subnet) and apply its
+    rules now, in one node command: the unit is linked into ``multi-user.target.wants`` by hand, so
+    it runs at every later boot without a ``systemctl`` call (a daemon-reload per node cost seconds
+    of bring-up on a loaded host)."""
     cidrs = [c.strip() for c in service_subnet.split(",") if c.strip()]
-    node.write_file(f"/etc/systemd/system/{UNIT}", unit(cidrs))
-    node.command("systemctl", "enable", "--now", UNIT).run()
+    node.command("sh", "-c", install_script(cidrs), input=unit(cidrs)).run()
+
+
+def install_script(cidrs: list[str]) -> str:
+    """Write the unit from stdin, enable it by its symlink, then apply the rules as it would."""
+    path, wants = f"/etc/systemd/system/{UNIT}", "/etc/systemd/system/multi-user.target.wants"
+    rules = "; ".join(script(c) for c in cidrs)
+    return f"cat > {path} && mkdir -p {wants} && ln -sf {path} {wants}/{UNIT} && {{ {rules}; }}"

@@ -32,20 +32,22 @@ def record_readiness(ctx: Context, when: str) -> None:
 
 
 def ready(ctx: Context) -> None:
-    """Service-CIDR isolation on every node (``isolation.py``), then every node Ready, kube-proxy
-    running on each and (with a CNI) CoreDNS rolled out; the cluster is marked ready. Waits scale
-    with the provider's timeout scale (VMs under TCG)."""
+    """Service-CIDR isolation on every node (``isolation.py``, side by side and while the nodes
+    come up), then every node Ready, CoreDNS rolled out (with a CNI) and kube-proxy running on each
+    node (by then it is, so that check costs one kubectl call); the cluster is marked ready. Waits
+    scale with the provider's timeout scale (VMs under TCG)."""
     state = bringup(ctx)
     cluster = state.cluster
-    if cluster.node_access:
-        nodes, subnet = cluster.all_nodes, state.spec.networking.service_subnet
-        with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:  # a node exec each: side by side
-            list(pool.map(lambda n: isolation.isolate(n, subnet), nodes))
+    nodes = cluster.all_nodes if cluster.node_access else []
     wait = 300 * cluster.timeout_scale
-    checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=wait)
-    checks.wait_rollout(cluster, "daemonset", "kube-proxy", "kube-system", timeout=wait)
+    with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:
+        isolated = [pool.submit(isolation.isolate, n, state.spec.networking.service_subnet) for n in nodes]
+        checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=wait)
+        for done in isolated:
+            done.result()
     if state.spec.networking.cni != "none":
         checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=wait)
+    checks.wait_rollout(cluster, "daemonset", "kube-proxy", "kube-system", timeout=wait)
     record_readiness(ctx, "after_cni")
     cluster.status = "ready"
     cluster.save()
