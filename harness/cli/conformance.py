@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    from harness.cluster import Cluster
+    from harness.progress import Progress
+
+from harness.conformance import presets
 from harness.conformance.presets import PRESETS
 from harness.images.build import DEFAULT_VERSION
+from harness.providers import registry
 
 SOURCE = click.option("--from-source", type=click.Path(path_type=Path, file_okay=False),
                       help="Build from this Kubernetes checkout (the tree the node image was built from).")  # fmt: skip
@@ -76,17 +85,49 @@ def load(name: str) -> None:
 @click.option("--parallel", type=int, default=4, show_default=True, help="ginkgo processes.")
 @click.option("--no-quarantine", is_flag=True, help="Run the quarantined specs too.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Report folder.")
+@click.option(
+    "--create",
+    is_flag=True,
+    help="Create cluster NAME for this run (1 control plane + 2 workers) and delete it afterwards.",
+)
+@click.option(
+    "--provider",
+    type=click.Choice(registry.names()),
+    default="kind",
+    show_default=True,
+    help="With --create: the provider that makes the cluster.",
+)
+@click.option("--keep-cluster", is_flag=True, help="With --create: keep the cluster after the run.")
 @SOURCE
 def run(name: str, preset: str, focus: str | None, skip: str | None, parallel: int, no_quarantine: bool,
-        out: Path | None, from_source: Path | None) -> None:  # fmt: skip
+        out: Path | None, create: bool, provider: str, keep_cluster: bool,
+        from_source: Path | None) -> None:  # fmt: skip
     """Run a preset of the e2e suite against cluster NAME; exits 1 when a spec failed. Writes
-    junit.xml (one test case per spec), summary.json and ginkgo.log in the report folder."""
-    from harness.cluster import Cluster
+    junit.xml (one test case per spec), summary.json and ginkgo.log in the report folder. With
+    --create, NAME is made first (deleted afterwards, also on a failure or Ctrl-C)."""
     from harness.conformance.api import conformance as run_conformance
     from harness.progress import Progress
 
-    result = run_conformance(Cluster.load(name), preset, Progress(), focus, skip, parallel, not no_quarantine,
-                             source=from_source, out=out)  # fmt: skip
+    progress = Progress()
+    presets.select(preset, focus, skip)  # bad input is named before a cluster is made
+    with _cluster(name, create, provider, keep_cluster, progress) as cluster:
+        result = run_conformance(cluster, preset, progress, focus, skip, parallel, not no_quarantine,
+                                 source=from_source, out=out)  # fmt: skip
     click.echo(json.dumps(result.summary()))
     if result.count("failed") or result.rc != 0:
         raise SystemExit(1)
+
+
+@contextlib.contextmanager
+def _cluster(name: str, create: bool, provider: str, keep: bool, progress: Progress) -> Iterator[Cluster]:
+    """Cluster NAME as it is, or (``create``) a default 3-node cluster made for the run."""
+    from harness.cluster import Cluster
+    from harness.lifecycle import managed_cluster
+    from harness.spec import spec_from_kwargs
+
+    if not create:
+        yield Cluster.load(name)
+        return
+    with managed_cluster(spec_from_kwargs(name=name, workers=2), provider=provider, keep=keep,
+                         progress=progress) as cluster:  # fmt: skip
+        yield cluster

@@ -154,3 +154,15 @@ def test_read_junit_keeps_what_ran_and_the_quarantined(tmp_path: Path, monkeypat
     assert by[DNS].status == "passed" and by[DNS].duration_s == 12.5
     assert by[SVC].status == "failed" and "timed out" in by[SVC].message
     assert by["[sig-network] Proxy works via the internet [Conformance]"].message == "needs the internet"
+
+
+def test_run_create_refuses_a_bad_focus_before_making_a_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from harness import lifecycle
+    from harness.cli.conformance import conformance
+
+    made: list[object] = []
+    monkeypatch.setattr(lifecycle, "create_cluster", lambda *a, **kw: made.append(a))
+    res = CliRunner().invoke(conformance, ["run", "kh-conf", "--create", "--preset", "dns", "--focus", "[oops"])
+    assert res.exit_code != 0 and "--focus" in str(res.exception) and made == []
