@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.exec import Cmd, Result
 from harness.images.versions import KubeVersion, parse_version
 from harness.pytest_plugin.markers import CLUSTER_FIXTURES, uses_cluster
 
@@ -104,3 +105,27 @@ def dead_pid() -> str:
         except PermissionError:
             continue
     pytest.skip("no free pid found")
+
+
+class Recorder:
+    """Stands in for ``Cmd.run``: keeps every Cmd and answers with ``stdout``."""
+
+    def __init__(self) -> None:
+        self.cmds: list[Cmd] = []
+        self.stdout = ""
+
+    def run(self, cmd: Cmd, check: bool = True, **_: object) -> Result:
+        self.cmds.append(cmd)
+        return Result(cmd.argv, 0, self.stdout, "", 0.0)
+
+    @property
+    def only(self) -> Cmd:
+        (cmd,) = self.cmds
+        return cmd
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    rec = Recorder()
+    monkeypatch.setattr(Cmd, "run", lambda self, *a, **kw: rec.run(self, *a, **kw))
+    return rec

@@ -6,37 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.exec import Cmd, Result
 from harness.providers.base import Node
 from harness.providers.containers.node import ContainerNode
+from tests.unit.conftest import Recorder
 
 pytestmark = pytest.mark.unit
 
 ENGINES = pytest.mark.parametrize("binary", ["docker", "podman"])
-
-
-class Recorder:
-    """Stands in for ``Cmd.run``: keeps every Cmd and answers with ``stdout``."""
-
-    def __init__(self) -> None:
-        self.cmds: list[Cmd] = []
-        self.stdout = ""
-
-    def run(self, cmd: Cmd, check: bool = True, **_: object) -> Result:
-        self.cmds.append(cmd)
-        return Result(cmd.argv, 0, self.stdout, "", 0.0)
-
-    @property
-    def only(self) -> Cmd:
-        (cmd,) = self.cmds
-        return cmd
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    rec = Recorder()
-    monkeypatch.setattr(Cmd, "run", lambda self, *a, **kw: rec.run(self, *a, **kw))
-    return rec
 
 
 def node(binary: str) -> ContainerNode:

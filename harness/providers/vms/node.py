@@ -40,21 +40,43 @@ class VMNode(NodeBase):
     def interface(self) -> str:  # type: ignore[override]  # NodeBase's is a plain attribute
         return self.meta.get("interface", "eth1")
 
+    def _options(self) -> list[str]:
+        return [*SSH_OPTIONS, "-o", f"ControlPath={control_path(self.meta.get('control_dir', ''))}", "-i",
+                self.meta["key"]]  # fmt: skip
+
+    def _login(self) -> str:
+        return f"{self.meta.get('user', 'vagrant')}@{self.meta['host']}"
+
     def _ssh(self, tty: bool = False) -> list[str]:
-        m = self.meta
-        control = control_path(m.get("control_dir", ""))
-        return ["ssh", *SSH_OPTIONS, "-o", f"ControlPath={control}", *(["-t"] if tty else []),
-                "-i", m["key"], "-p", m.get("port", "22"), f"{m.get('user', 'vagrant')}@{m['host']}"]  # fmt: skip
+        return ["ssh", *self._options(), *(["-t"] if tty else []), "-p", self.meta.get("port", "22"), self._login()]
+
+    def _scp(self, src: str, dest: str) -> Cmd:
+        """scp over the same connection; a remote side is ``:PATH`` (the login user's, not root's)."""
+        remote = [f"{self._login()}{p}" if p.startswith(":") else p for p in (src, dest)]
+        return Cmd(["scp", "-q", *self._options(), "-P", self.meta.get("port", "22"), *remote])
+
+    def _staging(self, path: str) -> str:
+        return f"/tmp/kh-copy-{hashlib.sha256(path.encode()).hexdigest()[:12]}-{time.monotonic_ns()}"
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         remote = "sudo -n -- " + shlex.join(argv)
         return Cmd([*self._ssh(), remote], input=input, timeout=timeout)
 
     def copy_to(self, src: Path, dest: str) -> None:
-        self.command("sh", "-c", f"cat > {shlex.quote(dest)}", input=src.read_text()).run()
+        """Any file, binary too (an image archive): scp to the login user's /tmp, then moved as root."""
+        staging = self._staging(dest)
+        self._scp(str(src), f":{staging}").run()
+        d, t = shlex.quote(dest), shlex.quote(staging)
+        self.command("sh", "-c", f'mkdir -p "$(dirname {d})" && mv -f {t} {d} && chown root:root {d}').run()
 
     def copy_from(self, src: str, dest: Path) -> None:
-        dest.write_text(self.read_file(src))
+        staging = self._staging(src)
+        user = shlex.quote(self.meta.get("user", "vagrant"))
+        self.command("sh", "-c", f"cp {shlex.quote(src)} {staging} && chown {user} {staging}").run()
+        try:
+            self._scp(f":{staging}", str(dest)).run()
+        finally:
+            self.command("rm", "-f", staging).run(check=False)
 
     def ip(self) -> str:
         return self.meta.get("address", "")
