@@ -28,7 +28,7 @@ from harness.paths import cache_root
 from harness.progress import Progress
 from harness.spec import spec_from_kwargs
 
-SUITE_KINDS = ("e2e-suite", "e2e-images", "rootfs-e2e", "rootfs-busybox")
+SUITE_KINDS = ("e2e-suite", "e2e-images", "rootfs-e2e", "busybox")
 
 
 def timed_build(cold: bool) -> float:

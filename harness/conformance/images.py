@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.conformance import recipes
+from harness.conformance.busybox import build_busybox
 from harness.conformance.suite import Suite
 from harness.exec import Cmd
 from harness.images import build, oci, pieces, rootfs
@@ -22,8 +22,7 @@ from harness.progress import Progress
 
 E2E_PACKAGES = (*rootfs.POD_PACKAGES, "bash", "socat", "iperf", "stress", "util-linux", "nginx", "perl")
 E2E_ROOTFS = rootfs.RootfsSpec(rootfs.NODE_SUITE, tuple(E2E_PACKAGES), "minbase")
-BUSYBOX_ROOTFS = rootfs.RootfsSpec(rootfs.NODE_SUITE, ("busybox-static",), "extract")
-RECIPE_VERSION = 1  # bump when a recipe changes what it puts into an image
+RECIPE_VERSION = 2  # bump when a recipe changes what it puts into an image
 NGINX_SITE = """server {
     listen       80;
     listen  [::]:80;
@@ -83,7 +82,7 @@ def build_images(suite: Suite, progress: Progress, mirror: str | None = None,
     coredns, pause = node.inputs.coredns, node.inputs.pause
     userland = pieces.rootfs_tar("rootfs-e2e", E2E_ROOTFS, mirror, progress,
                                  "e2e image userland (trixie: dig, curl, nc, socat, iperf, nginx, perl)")  # fmt: skip
-    busybox = pieces.rootfs_tar("rootfs-busybox", BUSYBOX_ROOTFS, mirror, progress, "busybox-static (trixie)")
+    busybox = build_busybox(mirror, progress)
     memo = DigestMemo()
     inputs = {"suite": suite.root.name, "names": built, "recipes": RECIPE_VERSION,
               "userland": memo.digest(userland), "busybox": memo.digest(busybox),
@@ -109,14 +108,10 @@ def build_images(suite: Suite, progress: Progress, mirror: str | None = None,
     return ImageArchive(out, built, skipped)
 
 
-def busybox_layer(extracted_tar: Path, work: Path) -> oci.Layer:
+def busybox_layer(binary: Path, work: Path) -> oci.Layer:
     """/bin/busybox with a /bin link per applet (as the official image), passwd and group."""
     work.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(extracted_tar) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith("bin/busybox") and m.isfile())
-        src = tar.extractfile(member)
-        assert src is not None
-        (work / "busybox").write_bytes(src.read())
+    shutil.copy2(binary, work / "busybox")
     (work / "busybox").chmod(0o755)
     applets = Cmd([str(work / "busybox"), "--list"]).run().stdout.split()
     (work / "passwd").write_text(BUSYBOX_PASSWD)

@@ -31,7 +31,8 @@ NOT_BUILT = {
 DIFFERS = {
     "agnhost": "Debian trixie userland instead of Alpine; no /var/registry (the fake registry server's "
                "content: pull tests need a registry); CoreDNS is ours, not v1.6.2",
-    "busybox": "Debian's busybox-static, applets linked in /bin",
+    "busybox": "upstream BusyBox built here from Debian's source package (the upstream tarball, defconfig, "
+               "static, without tc), applets linked in /bin",
     "nginx": "Debian trixie's nginx with the official image's default.conf, not nginx:alpine",
     "perl": "Debian trixie's perl, not the official perl:5.40 image",
     "glibc-dns-testing": "our userland (glibc, dig) and CoreDNS",

@@ -34,7 +34,7 @@ from harness.wait import wait_for
 
 PACKAGES = {  # command -> Debian package
     "dockerd": "docker.io", "mmdebstrap": "mmdebstrap", "gcc": "gcc", "unshare": "util-linux",
-    "ip": "iproute2", "iptables": "iptables", "nft": "nftables",
+    "ip": "iproute2", "iptables": "iptables", "nft": "nftables", "make": "make", "bzip2": "bzip2",
 }  # fmt: skip
 STATIC_LIBC = Path("/usr/lib/x86_64-linux-gnu/libc.a")
 DAEMON_JSON = Path("/etc/docker/daemon.json")

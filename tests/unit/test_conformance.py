@@ -166,3 +166,14 @@ def test_run_create_refuses_a_bad_focus_before_making_a_cluster(monkeypatch: pyt
     monkeypatch.setattr(lifecycle, "create_cluster", lambda *a, **kw: made.append(a))
     res = CliRunner().invoke(conformance, ["run", "kh-conf", "--create", "--preset", "dns", "--focus", "[oops"])
     assert res.exit_code != 0 and "--focus" in str(res.exception) and made == []
+
+
+def test_busybox_config_is_static_without_tc_and_sources_only_name_the_suite() -> None:
+    from harness.conformance import busybox
+
+    config = busybox.configure("# CONFIG_STATIC is not set\nCONFIG_TC=y\nCONFIG_FEATURE_TC_INGRESS=y\nCONFIG_ASH=y\n")
+    assert config.splitlines() == ["CONFIG_STATIC=y", "# CONFIG_TC is not set", "CONFIG_FEATURE_TC_INGRESS=y",
+                                   "CONFIG_ASH=y"]  # fmt: skip
+    text = busybox.sources("http://deb.example/debian", "trixie")
+    assert "Types: deb-src" in text and "Suites: trixie" in text
+    assert any(o.startswith("Dir::Etc::SourceList=/dev/null") for o in busybox.apt_options(Path("/x")))
