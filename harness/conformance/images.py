@@ -111,12 +111,10 @@ def build_images(suite: Suite, progress: Progress, mirror: str | None = None,
 def busybox_layer(binary: Path, work: Path) -> oci.Layer:
     """/bin/busybox with a /bin link per applet (as the official image), passwd and group."""
     work.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(binary, work / "busybox")
-    (work / "busybox").chmod(0o755)
-    applets = Cmd([str(work / "busybox"), "--list"]).run().stdout.split()
+    applets = Cmd([str(binary), "--list"]).run().stdout.split()
     (work / "passwd").write_text(BUSYBOX_PASSWD)
     (work / "group").write_text(BUSYBOX_GROUP)
-    layer = oci.Layer(files=[oci.FileEntry("/bin/busybox", work / "busybox"),
+    layer = oci.Layer(files=[oci.FileEntry("/bin/busybox", binary),
                              oci.FileEntry("/etc/passwd", work / "passwd", 0o644),
                              oci.FileEntry("/etc/group", work / "group", 0o644)])  # fmt: skip
     layer.symlinks = {f"/bin/{a}": "busybox" for a in applets if a != "busybox"}

@@ -7,6 +7,7 @@ import hashlib
 import shlex
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,8 +56,9 @@ class VMNode(NodeBase):
         remote = [f"{self._login()}{p}" if p.startswith(":") else p for p in (src, dest)]
         return Cmd(["scp", "-q", *self._options(), "-P", self.meta.get("port", "22"), *remote])
 
-    def _staging(self, path: str) -> str:
-        return f"/tmp/kh-copy-{hashlib.sha256(path.encode()).hexdigest()[:12]}-{time.monotonic_ns()}"
+    @staticmethod
+    def _staging() -> str:
+        return f"/tmp/kh-copy-{uuid.uuid4().hex[:12]}"
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         remote = "sudo -n -- " + shlex.join(argv)
@@ -64,13 +66,13 @@ class VMNode(NodeBase):
 
     def copy_to(self, src: Path, dest: str) -> None:
         """Any file, binary too (an image archive): scp to the login user's /tmp, then moved as root."""
-        staging = self._staging(dest)
+        staging = self._staging()
         self._scp(str(src), f":{staging}").run()
         d, t = shlex.quote(dest), shlex.quote(staging)
         self.command("sh", "-c", f'mkdir -p "$(dirname {d})" && mv -f {t} {d} && chown root:root {d}').run()
 
     def copy_from(self, src: str, dest: Path) -> None:
-        staging = self._staging(src)
+        staging = self._staging()
         user = shlex.quote(self.meta.get("user", "vagrant"))
         self.command("sh", "-c", f"cp {shlex.quote(src)} {staging} && chown {user} {staging}").run()
         try:
