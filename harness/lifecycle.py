@@ -22,6 +22,7 @@ from harness.providers import registry
 from harness.providers.base import LABEL_KEEP, LABEL_PID, LABEL_PROVIDER, LABEL_SESSION, Provider
 from harness.providers.bringup import BringUp
 from harness.reporting.record import OK, SKIPPED, PhaseRecord, RunRecord, new_run_id
+from harness.reporting.session import note_run
 from harness.spec import spec_warnings
 from harness.spec.rules import NAME_RE
 
@@ -84,7 +85,9 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, keep_f
     name = spec.name or f"kh-{run_id[-6:]}"
     _check_name(name, prov)
     _validate(spec, prov, progress)
-    record = RunRecord(run_id, "create", cluster=name, provider=provider, spec=spec.model_dump(mode="json"))
+    record = RunRecord(run_id, "create", cluster=name, provider=provider, spec=spec.model_dump(mode="json"),
+                       kubernetes_version=spec.kubernetes_version)  # fmt: skip
+    note_run(record)
     cluster = Cluster(name, provider, run_id, keep=keep, spec=record.spec, owner=dict(owner or {}))
     _claim(cluster)
     progress.say(f"==> creating cluster {name} with {provider} (run {run_id}, record {record.path})")

@@ -15,8 +15,9 @@ def cache_root() -> Path:
 
 
 def reports_root() -> Path:
-    """``$KUBE_HARNESS_REPORTS`` or ``./reports``."""
-    return Path(os.environ.get("KUBE_HARNESS_REPORTS", "reports"))
+    """``$KUBE_HARNESS_REPORTS``, else ``$ARTIFACTS`` (the CI convention of kinder and test-infra:
+    one output root for records, logs, bundles, JUnit and HTML), else ``./reports``."""
+    return Path(os.environ.get("KUBE_HARNESS_REPORTS") or os.environ.get("ARTIFACTS") or "reports")
 
 
 def go_cache() -> Path:

@@ -1,8 +1,13 @@
-"""Progress of long steps on stderr (what, elapsed) with each step's full output in a log file."""
+"""Progress of long steps on stderr (what, elapsed) with each step's full output in a log file.
+
+Under pytest the plugin sets ``KUBE_HARNESS_PROGRESS`` to a file its controller follows: the lines
+go there instead (from any xdist worker) and pytest's terminal shows them, captured or not.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -11,6 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.paths import reports_root
+
+PROGRESS_ENV = "KUBE_HARNESS_PROGRESS"
+
+
+def say(text: str) -> None:
+    """One progress line: to the followed file under pytest, else stderr."""
+    target = os.environ.get(PROGRESS_ENV)
+    if target:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        with open(target, "a") as fh:  # one short append per line: whole lines across processes
+            fh.write((f"[{worker}] " if worker else "") + text.replace("\n", " ") + "\n")
+        return
+    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -28,7 +46,7 @@ class Progress:
 
     def say(self, text: str) -> None:
         if not self.quiet:
-            print(text, file=sys.stderr, flush=True)
+            say(text)
 
     @contextlib.contextmanager
     def step(self, what: str, name: str | None = None) -> Iterator[Path]:

@@ -18,6 +18,7 @@ from harness import faults
 from harness.cluster import Cluster
 from harness.k8s import checks
 from harness.reporting.record import RunRecord, new_run_id
+from harness.reporting.session import note_run
 from harness.scenarios import failover
 from harness.scenarios.probes import Probes, reply_fields
 from harness.scenarios.services import http_from_host, node_ips
@@ -32,8 +33,10 @@ def cluster(module_cluster: Cluster) -> Cluster:
 
 
 @pytest.fixture(scope="module")
-def record() -> Iterator[RunRecord]:
-    rec = RunRecord(new_run_id(), kind="failover")
+def record(cluster: Cluster) -> Iterator[RunRecord]:
+    rec = RunRecord(new_run_id(), kind="failover", cluster=cluster.name, provider=cluster.provider,
+                    kubernetes_version=str(cluster.spec.get("kubernetes_version", "")))  # fmt: skip
+    note_run(rec)
     yield rec
     rec.status = "ok"
     rec.save()

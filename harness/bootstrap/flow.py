@@ -47,7 +47,8 @@ def _first_cp(ctx: Context) -> Node:
 
 def _run(ctx: Context, node: Node, *argv: str, input: str | None = None, timeout: float = 600) -> str:
     ctx.check()
-    return node.command(*argv, input=input, timeout=timeout).run(log=ctx.log, capture=True).stdout
+    with ctx.on_node(node.name):
+        return node.command(*argv, input=input, timeout=timeout).run(log=ctx.log, capture=True).stdout
 
 
 def configure(ctx: Context) -> None:
@@ -178,9 +179,10 @@ def join_control_plane(name: str) -> Callable[[Context], None]:
     def run(ctx: Context) -> None:
         state = bringup(ctx)
         node = state.cluster.node(name)
-        wait_systemd(node)
-        _kubelet_args(ctx, node)
-        _run(ctx, node, *join_argv(state, node, control_plane=True))
+        with ctx.on_node(name):
+            wait_systemd(node)
+            _kubelet_args(ctx, node)
+            _run(ctx, node, *join_argv(state, node, control_plane=True))
 
     return run
 
@@ -192,9 +194,10 @@ def join_workers(ctx: Context) -> None:
         return
 
     def join(worker: Node) -> str:
-        wait_systemd(worker)  # workers boot while the control plane initialises
-        _kubelet_args(ctx, worker)
-        return _run(ctx, worker, *join_argv(state, worker, control_plane=False))
+        with ctx.on_node(worker.name):
+            wait_systemd(worker)  # workers boot while the control plane initialises
+            _kubelet_args(ctx, worker)
+            return _run(ctx, worker, *join_argv(state, worker, control_plane=False))
 
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:
         for out in pool.map(join, workers):

@@ -40,8 +40,13 @@ def ready(ctx: Context) -> None:
     cluster = state.cluster
     nodes = cluster.all_nodes if cluster.node_access else []
     wait = 300 * cluster.timeout_scale
+
+    def isolate(node: Node) -> None:
+        with ctx.on_node(node.name):
+            isolation.isolate(node, state.spec.networking.service_subnet)
+
     with ThreadPoolExecutor(max_workers=len(nodes) or 1) as pool:
-        isolated = [pool.submit(isolation.isolate, n, state.spec.networking.service_subnet) for n in nodes]
+        isolated = [pool.submit(isolate, n) for n in nodes]
         checks.wait_nodes_ready(cluster, len(cluster.all_nodes), timeout=wait)
         for done in isolated:
             done.result()

@@ -33,14 +33,21 @@ def create(provider: str, spec_path: Path | None, name: str | None, control_plan
     """Create a cluster; prints its name and kubeconfig path. It is kept (labelled so: gc never
     removes it) until `kube-harness delete`."""
     from harness.lifecycle import create_cluster
+    from harness.reporting.session import SessionRecord, recorded
     from harness.spec import load_spec, spec_from_dict
 
     base = load_spec(spec_path).model_dump(mode="json") if spec_path else {}
     overrides = {"name": name, "control_planes": control_planes, "workers": workers,
                  "kubernetes_version": kubernetes_version, "node_image": node_image}  # fmt: skip
     spec = spec_from_dict({**base, **{k: v for k, v in overrides.items() if v is not None}})
-    cluster = create_cluster(spec, provider=provider, keep=True, keep_failed=keep, phased=phased,
-                             kubeconfig=kubeconfig_path)  # fmt: skip
+    session = SessionRecord("")
+    try:
+        with recorded("create", sys.argv[1:]) as session:
+            cluster = create_cluster(spec, provider=provider, keep=True, keep_failed=keep, phased=phased,
+                                     kubeconfig=kubeconfig_path)  # fmt: skip
+    finally:
+        if session.session and session.path.exists():  # a failed create has its record too
+            click.echo(f"session record: {session.path} (`kube-harness report {session.session}`)", err=True)
     click.echo(f"cluster {cluster.name} ready; kubeconfig: {cluster.kubeconfig}")
 
 

@@ -104,10 +104,12 @@ from harness.cli.cluster import COMMANDS  # noqa: E402
 from harness.cli.conformance import conformance  # noqa: E402
 from harness.cli.fault import fault  # noqa: E402
 from harness.cli.image import image  # noqa: E402
+from harness.cli.report import report  # noqa: E402
 
 cli.add_command(image)
 cli.add_command(conformance)
 cli.add_command(fault)
+cli.add_command(report)
 for command in COMMANDS:
     cli.add_command(command)
 

@@ -1,4 +1,5 @@
-"""The Fault context manager: inject on enter, revert on exit (also after errors and Ctrl-C)."""
+"""The Fault context manager: inject on enter, revert on exit (also after errors and Ctrl-C); on
+exit it emits a ``fault`` event (``harness.reporting.events``) with both times."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+
+from harness.reporting import events
 
 
 @dataclass
@@ -31,8 +34,11 @@ class Fault:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:  # fmt: skip
-        self.revert()
-        self.reverted_at = time.time()
+        try:
+            self.revert()
+        finally:
+            self.reverted_at = time.time()
+            events.emit("fault", at=self.injected_at, **self.record())
 
     def record(self) -> dict[str, float | str]:
         return {"fault": self.name, "target": self.target, "injected_at": self.injected_at,

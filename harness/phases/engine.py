@@ -12,11 +12,12 @@ does the same.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,16 @@ from typing import Any
 from harness import signals
 from harness.errors import HarnessError, UsageError
 from harness.redact import redact
-from harness.reporting.record import FAILED, INTERRUPTED, OK, SKIPPED, TIMEOUT, PhaseRecord, RunRecord
+from harness.reporting.record import (
+    FAILED,
+    INTERRUPTED,
+    OK,
+    SKIPPED,
+    TIMEOUT,
+    PhaseRecord,
+    RunRecord,
+    StepRecord,
+)
 
 CANCEL_GRACE_S = 20.0
 HOLD_ENV = "KUBE_HARNESS_HOLD_PHASE"  # "name[:seconds]": pause before that phase (debugging, tests)
@@ -52,11 +62,39 @@ class Context:
     state: Any = None
     log: Path = Path("/dev/null")
     cancelled: threading.Event = field(default_factory=threading.Event)
+    phase: PhaseRecord | None = None
+    _steps_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self) -> None:
         """Phases call this between steps: stops a phase whose run timed out or was interrupted."""
         if self.cancelled.is_set():
             raise PhaseCancelled("cancelled")
+
+    @contextlib.contextmanager
+    def on_node(self, node: str) -> Iterator[None]:
+        """Work of this phase on ``node`` (the record's per-node timeline): one step per node and
+        phase, from the first start to the last end; failed if any part failed."""
+        start = time.time()
+        try:
+            yield
+        except BaseException as exc:
+            self._step(node, start, FAILED, redact(str(exc)) or type(exc).__name__)
+            raise
+        self._step(node, start, OK, "")
+
+    def _step(self, node: str, start: float, status: str, error: str) -> None:
+        if self.phase is None:
+            return
+        with self._steps_lock:
+            step = next((s for s in self.phase.steps if s.node == node), None)
+            if step is None:
+                step = StepRecord(node, start=round(start, 3))
+                self.phase.steps.append(step)
+            end = max(step.start + step.duration, time.time())
+            step.start = min(step.start, round(start, 3))
+            step.duration = round(end - step.start, 3)
+            if status != OK and step.status == OK:
+                step.status, step.error = status, error
 
     def say(self, text: str) -> None:
         """Append to the phase's log (secrets redacted)."""
@@ -87,13 +125,13 @@ class Engine:
         """Run every phase; raises PhaseFailed (or KeyboardInterrupt) after cleanup when one fails."""
         failure: tuple[PhaseRecord, BaseException] | None = None
         for index, phase in enumerate(self.phases):
-            rec = PhaseRecord(phase.name, when=phase.when, log=str(ctx.record.phase_log(index, phase.name)))
+            rec = PhaseRecord(phase.name, when=phase.when)
             ctx.record.phases.append(rec)
             if not self._should_run(phase, failure is not None, ctx.keep):
                 rec.status = SKIPPED
                 ctx.record.save()
                 continue
-            error = self._run_one(phase, rec, ctx)
+            error = self._run_one(phase, rec, ctx, ctx.record.phase_log(index, phase.name))
             if error is not None and failure is None:
                 failure = (rec, error)
         ctx.record.finish(OK if failure is None else failure[0].status)
@@ -101,7 +139,8 @@ class Engine:
             rec, error = failure
             if isinstance(error, KeyboardInterrupt | UsageError):  # bad input found late: said as it is
                 raise error
-            raise PhaseFailed(f"phase {rec.name} {rec.status}: {rec.error}", fix=f"see the phase log {rec.log}")
+            where = rec.log or ctx.record.dir
+            raise PhaseFailed(f"phase {rec.name} {rec.status}: {rec.error}", fix=f"see the phase log {where}")
         return ctx.record
 
     @staticmethod
@@ -112,9 +151,9 @@ class Engine:
             return failed and not keep
         return not failed
 
-    def _run_one(self, phase: Phase, rec: PhaseRecord, run_ctx: Context) -> BaseException | None:
+    def _run_one(self, phase: Phase, rec: PhaseRecord, run_ctx: Context, log: Path) -> BaseException | None:
         # each phase gets its own log and cancel flag: a phase that outlives the grace stays cancelled
-        ctx = replace(run_ctx, log=Path(rec.log), cancelled=threading.Event())
+        ctx = replace(run_ctx, log=log, cancelled=threading.Event(), phase=rec, _steps_lock=threading.Lock())
         ctx.log.parent.mkdir(parents=True, exist_ok=True)
         rec.start = time.time()
         ctx.record.save()
@@ -135,6 +174,7 @@ class Engine:
         if error is not None:
             rec.error = redact(str(error)) or type(error).__name__
             ctx.say(f"phase {phase.name} {rec.status}: {rec.error}")
+        rec.log = str(log) if log.exists() else ""
         ctx.record.save()
         self.on_phase(rec)
         return error

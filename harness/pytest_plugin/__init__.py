@@ -12,6 +12,7 @@ test that used a cluster gets a failure bundle attached to its report.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Generator
@@ -22,7 +23,8 @@ import pytest
 
 from harness import signals
 from harness.errors import HarnessError
-from harness.pytest_plugin import durations, markers
+from harness.paths import reports_root
+from harness.pytest_plugin import durations, markers, reporting
 from harness.pytest_plugin.conformance import conformance
 from harness.pytest_plugin.fixtures import (
     NAMESPACE_KEY,
@@ -82,19 +84,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml reads --junitxml
 def pytest_configure(config: pytest.Config) -> None:
     for name, doc in markers.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {doc}")
     resolve_options(config)
+    config.pluginmanager.register(reporting, "kube-harness-events")
     # SIGTERM (a CI cancel) and SIGHUP clean up as Ctrl-C does; an xdist controller passes them on
     # to its workers, which a cancel aimed at the controller alone would not reach
     controller = not _is_xdist_worker(config) and bool(getattr(config.option, "numprocesses", None))
     config.stash[SIGNALS_KEY] = signals.install(signals.forward_to_children if controller else None)
     if not _is_xdist_worker(config):
         config.stash[SESSION_ENV_KEY] = start_session()
+        _artifacts_junit(config)
+        reporter = reporting.Reporter(config, session_id(), config.getoption("html") or None)
+        config.pluginmanager.register(reporter, "kube-harness-reporter")
         if getattr(config, "cache", None) is not None:  # None under -p no:cacheprovider
             recorder = durations.Recorder(config.cache, lambda: Registry(session_dir()).plan())
             config.pluginmanager.register(recorder, "kube-harness-durations")
+
+
+def _artifacts_junit(config: pytest.Config) -> None:
+    """With ``$ARTIFACTS`` set (the CI convention) and no ``--junitxml``, JUnit goes there too."""
+    artifacts = os.environ.get("ARTIFACTS")
+    if artifacts and not getattr(config.option, "xmlpath", None) and hasattr(config.option, "xmlpath"):
+        config.option.xmlpath = str(Path(artifacts) / f"junit_{config.getoption('provider')}_{session_id()}.xml")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -155,6 +169,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    reporting.cluster_properties(item)
     _attach_bundle(item, report)
     _redact_report(item, report)
     return report
@@ -184,7 +199,8 @@ def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
     from harness.reporting.bundle import collect, write
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[-120:]
-    folder = Path(item.config.getoption("artifacts_dir")) / f"session-{session_id()}" / "bundles" / safe
+    root = Path(item.config.getoption("artifacts_dir") or reports_root())
+    folder = root / f"session-{session_id()}" / "bundles" / safe
     namespaces = [item.stash[NAMESPACE_KEY]] if NAMESPACE_KEY in item.stash else []
     path = collect(test_cluster, folder, namespaces)
     write(path / "failure.txt", f"{item.nodeid}\n\n{report.longreprtext}\n")  # what failed, with the bundle

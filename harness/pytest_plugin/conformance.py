@@ -10,13 +10,15 @@ named ``<test id>::<spec>``; quarantined specs are reported as skipped with thei
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
 from harness.cluster import Cluster
 from harness.conformance.run import RunResult, SpecResult
 from harness.progress import Progress
+from harness.pytest_plugin.cases import report_cases
+from harness.reporting.cases import Case, Outcome
 
 
 @pytest.fixture
@@ -42,28 +44,19 @@ def conformance(request: pytest.FixtureRequest, cluster: Cluster) -> Callable[..
 
 
 def report_specs(item: pytest.Item, result: RunResult) -> None:
-    """One call and one teardown report per spec, through pytest's own hook: the terminal, JUnit
-    and any plugin beside ours see them as test cases."""
-    hook = item.config.hook
-    item.session.testscollected += len(result.specs)  # the terminal's progress counts them as tests too
-    for spec in result.specs:
-        nodeid = f"{item.nodeid}::{spec.name}"
-        phases: tuple[tuple[Literal["call", "teardown"], Literal["passed", "failed", "skipped"]], ...] = (
-            ("call", _outcome(spec)), ("teardown", "passed"))  # fmt: skip
-        for when, outcome in phases:
-            report = pytest.TestReport(nodeid, item.location, {spec.name: 1, "conformance": 1}, outcome,
-                                       _longrepr(spec) if when == "call" else None, when,
-                                       duration=spec.duration_s if when == "call" else 0.0)  # fmt: skip
-            hook.pytest_runtest_logreport(report=report)
+    """One test case per spec (``harness.pytest_plugin.cases``), named ``<test id>::<spec>``."""
+    cases = [Case(f"{item.nodeid}::{spec.name}", _outcome(spec), spec.duration_s, _message(spec), "conformance")
+             for spec in result.specs]  # fmt: skip
+    report_cases(item.config, item.session, cases, item.location)
 
 
-def _outcome(spec: SpecResult) -> Literal["passed", "failed", "skipped"]:
+def _outcome(spec: SpecResult) -> Outcome:
     return "passed" if spec.status == "passed" else "failed" if spec.status == "failed" else "skipped"
 
 
-def _longrepr(spec: SpecResult) -> Any:
+def _message(spec: SpecResult) -> str:
     if spec.status == "passed":
-        return None
+        return ""
     if spec.status == "failed":
         return spec.message or "failed (see ginkgo.log)"
-    return ("conformance", 0, f"Skipped: quarantined: {spec.message}")  # pytest's form of a skip
+    return f"quarantined: {spec.message}"

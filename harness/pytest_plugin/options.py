@@ -18,6 +18,11 @@ class Option:
     default: str | None = None
     flag: bool = False
     choices: tuple[str, ...] | None = None
+    option: str = ""  # the command-line flag, if not --<name>
+
+    @property
+    def cli(self) -> str:
+        return self.option or "--" + self.name.replace("_", "-")
 
     @property
     def env(self) -> str:
@@ -35,7 +40,12 @@ OPTIONS = [
     Option("kubeconfig", "with --provider existing: the kubeconfig of a cluster made elsewhere"),
     Option("keep_cluster", "keep clusters after the session (attach later with --reuse-cluster)", flag=True),
     Option("reuse_cluster", "attach to this kept cluster (by name) instead of creating the default one"),
-    Option("artifacts_dir", "where failure bundles go", "reports"),
+    Option(
+        "artifacts_dir",
+        "where failure bundles go (default: the reports folder: $KUBE_HARNESS_REPORTS, $ARTIFACTS or ./reports)",
+        "",
+    ),
+    Option("html", "write the session's HTML report to this file at the end", "", option="--kh-html"),
 ]
 
 
@@ -43,7 +53,7 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("kube-harness", "real Kubernetes clusters (kube-harness)")
     for opt in OPTIONS:
         text = f"{opt.help} (env {opt.env}, ini {opt.ini})"
-        flag = "--" + opt.name.replace("_", "-")
+        flag = opt.cli
         if opt.flag:
             group.addoption(flag, action="store_true", default=None, dest=opt.name, help=text)
             parser.addini(opt.ini, text, type="bool", default=False)

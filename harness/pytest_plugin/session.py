@@ -13,19 +13,19 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from harness.progress import PROGRESS_ENV
 from harness.providers.base import LABEL_SESSION, LABEL_WORKER
-
-SESSION_ENV = "KUBE_HARNESS_SESSION"
-SESSION_DIR_ENV = "KUBE_HARNESS_SESSION_DIR"
+from harness.reporting.session import SESSION_DIR_ENV, SESSION_ENV
 
 
 def start_session() -> dict[str, str | None]:
     """Called by the non-worker process: a new session id and shared directory; returns the
     environment it replaced, for ``end_session`` (pytester runs a session inside a session)."""
-    before = {k: os.environ.get(k) for k in (SESSION_ENV, SESSION_DIR_ENV)}
+    before = {k: os.environ.get(k) for k in (SESSION_ENV, SESSION_DIR_ENV, PROGRESS_ENV)}
     sid = uuid.uuid4().hex[:12]
     os.environ[SESSION_ENV] = sid
     os.environ[SESSION_DIR_ENV] = str(Path(tempfile.gettempdir()) / f"kube-harness-session-{sid}")
+    os.environ.pop(PROGRESS_ENV, None)  # the plugin's reporter sets it when it shows progress
     return before
 
 

@@ -25,14 +25,26 @@ def new_run_id() -> str:
 
 
 @dataclass
+class StepRecord:
+    """What one phase did on one node: from its first command there to the end of its last."""
+
+    node: str
+    start: float = 0.0
+    duration: float = 0.0
+    status: str = OK
+    error: str = ""
+
+
+@dataclass
 class PhaseRecord:
     name: str
     status: str = RUNNING
     start: float = 0.0
     duration: float = 0.0
-    log: str = ""
+    log: str = ""  # set only once the log exists (a phase that wrote nothing, or was skipped, has none)
     error: str = ""
     when: str = "success"
+    steps: list[StepRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -41,6 +53,9 @@ class RunRecord:
     kind: str  # what the run did: create, delete, scenario, ...
     cluster: str = ""
     provider: str = ""
+    kubernetes_version: str = ""
+    node_image: str = ""
+    node_image_id: str = ""  # the image's content digest (Docker image id), so two runs can be compared
     spec: dict[str, Any] = field(default_factory=dict)
     phases: list[PhaseRecord] = field(default_factory=list)
     measurements: dict[str, float] = field(default_factory=dict)
@@ -75,5 +90,10 @@ class RunRecord:
     @classmethod
     def load(cls, path: Path) -> RunRecord:
         doc = json.loads(path.read_text())
-        doc["phases"] = [PhaseRecord(**p) for p in doc.get("phases", [])]
+        doc["phases"] = [_phase(p) for p in doc.get("phases", [])]
         return cls(**doc)
+
+
+def _phase(doc: dict[str, Any]) -> PhaseRecord:
+    steps = [StepRecord(**s) for s in doc.pop("steps", [])]
+    return PhaseRecord(**doc, steps=steps)

@@ -31,6 +31,9 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("KUBE_HARNESS_CACHE", str(root / "cache"))
     monkeypatch.setenv("KUBE_HARNESS_REPORTS", str(root / "reports"))
     monkeypatch.setenv("KUBE_HARNESS_GOCACHE", str(root / "gocache"))
+    monkeypatch.setenv("KUBE_HARNESS_SESSION_DIR", str(root / "session"))  # runs noted there, not in ours
+    monkeypatch.delenv("KUBE_HARNESS_PROGRESS", raising=False)  # progress on stderr, as outside pytest
+    monkeypatch.delenv("ARTIFACTS", raising=False)
 
 
 @pytest.fixture

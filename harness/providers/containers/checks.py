@@ -32,7 +32,16 @@ def resolve_image(ctx: Context) -> None:
     else:
         opts = BuildOptions(kubernetes_version=state.spec.kubernetes_version)
         state.image = build_node_image(opts, Progress(tick=60, quiet=True))
-    ctx.say(f"node image: {state.image}")
+    ctx.record.node_image, ctx.record.node_image_id = state.image, image_id(state.image)
+    ctx.say(f"node image: {state.image} ({ctx.record.node_image_id})")
+
+
+def image_id(image: str) -> str:
+    """The local image's id (its config digest), "" when Docker does not have it."""
+    try:
+        return str(dockerapi.client().images.get(image).id)
+    except ImageNotFound:
+        return ""
 
 
 def local_image(image: str) -> bool:

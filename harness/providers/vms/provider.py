@@ -56,6 +56,7 @@ def image(ctx: Context) -> None:
 
         state.image = spec.node_image or build_node_image(BuildOptions(kubernetes_version=spec.kubernetes_version),
                                                           Progress(tick=60, quiet=True))  # fmt: skip
+    ctx.record.node_image = f"{state.box}" + (f" + {state.image}" if state.image else "")
     ctx.say(f"box: {state.box}; node image: {state.image or '-'}")
 
 
