@@ -1,5 +1,6 @@
 """No secret in the clear in anything a real failing HA run leaves: phase logs, the run record, a
-pytest session's JUnit and failure bundle; the files that must hold secrets are 0600.
+pytest session's JUnit, session record, HTML report and failure bundle; the files that must hold
+secrets are 0600.
 
 One kubeadm-provider HA cluster (3 control planes behind the load balancer, 1 worker) is made in
 this process with the worker's join failing for real: kubeadm refuses a wrong CA hash, so the
@@ -116,14 +117,17 @@ def test_no_secret_in_the_clear_after_a_failing_ha_run(failed_ha: tuple[Cluster,
     pytester.makepyfile(test_inner=INNER_TEST)
     artifacts = pytester.path / "artifacts"
     junit = pytester.path / "junit.xml"
+    html = pytester.path / "report.html"
     result = pytester.runpytest_subprocess("--reuse-cluster", cluster.name, "--artifacts-dir", str(artifacts),
-                                           f"--junitxml={junit}", "-rA")  # fmt: skip
+                                           f"--junitxml={junit}", f"--kh-html={html}", "-rA")  # fmt: skip
     result.assert_outcomes(failed=1)
     assert "join command:" in junit.read_text() and "kubeadm join" in junit.read_text()
+    assert "kubeadm join" in html.read_text()  # the failure is in the report (and the session record) ...
     values = secret_values(cluster)
     assert len([v for v in values if v.startswith("token ")]) >= 2, "the inner test's token is listed too"
     kubeconfig = Path(cluster.kubeconfig)
-    hits = scan([reports, artifacts, junit.parent], values, allowed={kubeconfig})
+    assert list(pytester.path.glob("reports/session-*/session.json")), "the inner session wrote its record"
+    hits = scan([reports, artifacts, junit.parent], values, allowed={kubeconfig})  # ... with no secret
     assert not hits, "secrets in the clear:\n" + "\n".join(hits[:20])
     output = result.stdout.str() + result.stderr.str()
     assert not [name for name, value in values.items() if value in output], "secrets in pytest's output"
