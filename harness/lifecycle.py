@@ -51,11 +51,12 @@ def _claim(cluster: Cluster) -> None:
         cluster.claim()
 
 
-def _printer(progress: Progress) -> Callable[[PhaseRecord], None]:
+def _printer(progress: Progress, cluster: str) -> Callable[[PhaseRecord], None]:
     def on_phase(rec: PhaseRecord) -> None:
         if rec.status != SKIPPED:
             mark = "ok " if rec.status == OK else "xx "
-            progress.say(f"{mark} {rec.name} ({rec.duration:.1f}s){'' if rec.status == OK else ': ' + rec.status}")
+            end = "" if rec.status == OK else f": {rec.status}"
+            progress.say(f"{mark} {cluster}: {rec.name} ({rec.duration:.1f}s){end}")
 
     return on_phase
 
@@ -98,7 +99,7 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, keep_f
         lowered = prov.background(name, background_until)
     try:
         with lowered:
-            Engine(prov.plan(spec, name), on_phase=_printer(progress)).run(ctx)
+            Engine(prov.plan(spec, name), on_phase=_printer(progress, name)).run(ctx)
     except BaseException:
         if keep_failed:
             cluster.status = "failed"

@@ -71,9 +71,14 @@ class Reporter:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         from harness.images.build import DEFAULT_VERSION
 
-        image = config.getoption("node_image") or f"built here (kube-harness image build, Kubernetes {DEFAULT_VERSION})"
-        return [f"kube-harness: provider {config.getoption('provider')}, node image {image}, "
-                f"session {self.record.session}, reports {self.record.dir}"]  # fmt: skip
+        version = DEFAULT_VERSION
+        with contextlib.suppress(Exception):  # a bad spec is reported where it is used, with its fix
+            from harness.spec import load_spec
+
+            version = load_spec(config.getoption("spec")).kubernetes_version if config.getoption("spec") else version
+        image = config.getoption("node_image") or "the default, built here (kube-harness image build)"
+        return [f"kube-harness: provider {config.getoption('provider')}, Kubernetes {version}, node image {image}",
+                f"kube-harness: session {self.record.session}, reports {self.record.dir}"]  # fmt: skip
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from harness.pytest_plugin.follow import Follower

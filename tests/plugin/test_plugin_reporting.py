@@ -68,7 +68,7 @@ def test_phases_are_junit_cases_with_suite_properties(pytester: pytest.Pytester)
 def test_session_record_and_html(pytester: pytest.Pytester) -> None:
     res = _run(pytester, "--kh-html=out/report.html")
     text = res.stdout.str()
-    assert "kube-harness: provider kind" in text  # the header
+    assert "kube-harness: provider kind, Kubernetes v1." in text  # the header
     record_line = next(line for line in text.splitlines() if line.startswith("session record: "))
     record = json.loads(Path(record_line.split(": ", 1)[1]).read_text())
     tests = {t["nodeid"].split("::")[-1]: t for t in record["tests"]}
