@@ -93,6 +93,15 @@ class Cluster:
     def workers(self) -> list[Node]:
         return [n for n in self.all_nodes if n.role == WORKER]
 
+    def load_image(self, *images: str, archive: Path | None = None) -> dict[str, int]:
+        """Local Docker images (or a ``docker save`` archive) into every node's containerd, as
+        ``kind load docker-image`` does, on any provider; node -> images it lacked (0: had them)."""
+        from harness.images import load
+
+        if archive is not None:
+            return load.load_archive(self, load.read_archive(archive))
+        return load.load_images(self, list(images))
+
     # -- API access ----------------------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 180) -> str:
         from harness.images import tools

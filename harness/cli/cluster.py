@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -173,4 +174,27 @@ def gc(dry_run: bool) -> None:
         click.echo(f"{'would remove' if dry_run else 'removed'} cluster {name}")
 
 
-COMMANDS = [create, delete, list_, status, shell, exec_, kubeconfig, logs, gc]
+@click.command("load")
+@click.argument("name")
+@click.argument("images", nargs=-1)
+@click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A `docker save` (or OCI) archive to load instead of local Docker images.")  # fmt: skip
+def load(name: str, images: tuple[str, ...], archive: Path | None) -> None:
+    """Load images into every node of cluster NAME (kind provider, kubeadm provider, VMs): IMAGES from
+    the local Docker image store, or --archive FILE; imported into each node's containerd (k8s.io
+    namespace) for pods with imagePullPolicy Never or IfNotPresent. A node that already has every
+    image at the same digest is left alone."""
+    from harness.cluster import Cluster
+    from harness.errors import UsageError
+
+    if bool(images) == bool(archive):
+        raise UsageError("give image names or --archive FILE (one of the two)",
+                         fix="`kube-harness load NAME my/app:dev` or `... load NAME --archive app.tar`")  # fmt: skip
+    start = time.monotonic()
+    counts = Cluster.load(name).load_image(*images, archive=archive)
+    for node, count in counts.items():
+        click.echo(f"{node}: {'imported ' + str(count) if count else 'had every image'}")
+    click.echo(f"loaded in {time.monotonic() - start:.1f}s")
+
+
+COMMANDS = [create, delete, list_, status, shell, exec_, kubeconfig, load, logs, gc]
