@@ -1,6 +1,6 @@
 """Wall time of the scenario library, area by area, on one 3-node cluster (1 control plane +
 2 workers, the default provider), excluding bring-up: the cluster is made first, then each area's
-scenarios run against it with ``--reuse-cluster``; the cluster is deleted at the end.
+scenarios run against it with ``--kh-reuse-cluster``; the cluster is deleted at the end.
 
     python -m bench.scenarios [--provider kind|kubeadm]     # -> reports/bench/scenarios.json
 
@@ -27,7 +27,7 @@ AREAS = ["init", "join", "cni", "dns", "services"]
 
 
 def run_area(area: str, cluster: str) -> float:
-    argv = [sys.executable, "-m", "pytest", f"scenarios/test_{area}.py", "--reuse-cluster", cluster, "-q",
+    argv = [sys.executable, "-m", "pytest", f"scenarios/test_{area}.py", "--kh-reuse-cluster", cluster, "-q",
             "-p", "no:cacheprovider"]  # fmt: skip
     start = time.monotonic()
     subprocess.run(argv, cwd=ROOT, check=True)

@@ -42,7 +42,7 @@ def main() -> None:
     for i in range(args.runs):
         start = time.monotonic()
         argv = [sys.executable, "-m", "pytest", "scenarios/test_failover.py", "-q", "-p", "no:cacheprovider",
-                "--provider", args.provider]  # fmt: skip
+                "--kh-provider", args.provider]  # fmt: skip
         rc = subprocess.run(argv, cwd=ROOT).returncode
         durations.append(time.monotonic() - start)
         failures += rc != 0

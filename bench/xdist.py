@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(workers: int, image: str) -> float:
-    argv = [sys.executable, "-m", "pytest", "scenarios", "-m", "not disruptive", "-n", str(workers), "-q",
-            "--node-image", image]  # fmt: skip
+    argv = [sys.executable, "-m", "pytest", "scenarios", "-m", "not kh_disruptive", "-n", str(workers), "-q",
+            "--kh-node-image", image]  # fmt: skip
     start = time.monotonic()
     subprocess.run(argv, cwd=ROOT, check=True)
     return time.monotonic() - start

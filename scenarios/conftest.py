@@ -14,6 +14,14 @@ from harness.scenarios.probes import Probes
 from harness.scenarios.probeset import ProbeSets
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The tiers the library's tests are marked with (kube-harness's markers register themselves):
+    so the library runs under ``--strict-markers`` from any project's rootdir, not only this one's."""
+    for name, doc in {"slow": "long-running (minutes)", "vm": "needs libvirt/Vagrant VMs",
+                      "conformance": "runs a preset of the upstream e2e suite"}.items():  # fmt: skip
+        config.addinivalue_line("markers", f"{name}: {doc}")
+
+
 @pytest.fixture(scope="session")
 def _probe_sets() -> Iterator[ProbeSets]:
     sets = ProbeSets(session_dir(), session_id())  # session_dir() starts a session if none runs

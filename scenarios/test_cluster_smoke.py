@@ -1,7 +1,7 @@
 """Smoke scenario: the cluster the harness made is up and its basic plumbing works.
 
 Runs against the session ``cluster`` fixture (by default a kind cluster from the offline node
-image, 1 control plane + 2 workers; ``--provider kubeadm`` or ``--spec FILE`` change it).
+image, 1 control plane + 2 workers; ``--kh-provider kubeadm`` or ``--kh-spec FILE`` change it).
 The fuller init/join/CNI/DNS/Services library follows in later issues.
 """
 
@@ -13,7 +13,7 @@ from harness.cluster import Cluster
 from harness.k8s import checks
 from harness.wait import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 def test_all_nodes_ready(cluster: Cluster) -> None:

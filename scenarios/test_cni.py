@@ -9,7 +9,7 @@ from harness.cluster import Cluster
 from harness.scenarios import cni
 from harness.scenarios.probes import Probes
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 def test_pod_ips_inside_node_pod_cidrs_and_unique(cluster: Cluster, probes: Probes) -> None:

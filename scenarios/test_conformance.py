@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.cluster, pytest.mark.conformance]
+pytestmark = [pytest.mark.kh_cluster, pytest.mark.conformance]
 
 
 @pytest.mark.parametrize("preset", ["dns", "services"])

@@ -19,7 +19,7 @@ from harness.scenarios import dns
 from harness.scenarios.probes import PROBE_LABEL, Probes, apply, pod_manifest, wait_ready
 from harness.wait import eventually, wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 @pytest.fixture

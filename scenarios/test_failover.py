@@ -24,7 +24,7 @@ from harness.scenarios.probes import Probes, reply_fields
 from harness.scenarios.services import http_from_host, node_ips
 from harness.wait import wait_for
 
-pytestmark = [pytest.mark.cluster(failover="fast"), pytest.mark.disruptive]
+pytestmark = [pytest.mark.kh_cluster(failover="fast"), pytest.mark.kh_disruptive]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from harness.k8s import checks
 from harness.scenarios import failover
 from harness.wait import wait_for
 
-pytestmark = [pytest.mark.cluster(failover="defaults"), pytest.mark.disruptive, pytest.mark.slow]
+pytestmark = [pytest.mark.kh_cluster(failover="defaults"), pytest.mark.kh_disruptive, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from harness import faults
 from harness.cluster import Cluster
 from harness.wait import wait_for
 
-pytestmark = [pytest.mark.cluster(control_planes=3, workers=1, failover="fast"), pytest.mark.provider("kubeadm"),
-              pytest.mark.disruptive]  # fmt: skip
+pytestmark = [pytest.mark.kh_cluster(control_planes=3, workers=1, failover="fast"), pytest.mark.kh_provider("kubeadm"),
+              pytest.mark.kh_disruptive]  # fmt: skip
 PKI = "/etc/kubernetes/pki/etcd"
 ETCD_CERTS = ["--cacert", f"{PKI}/ca.crt", "--cert", f"{PKI}/healthcheck-client.crt",
               "--key", f"{PKI}/healthcheck-client.key"]  # fmt: skip

@@ -9,7 +9,7 @@ from harness.cluster import Cluster
 from harness.scenarios import init
 from harness.wait import eventually
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 @pytest.mark.usefixtures("node_access")

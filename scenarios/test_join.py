@@ -12,7 +12,7 @@ from harness.k8s import checks
 from harness.scenarios import join
 from harness.wait import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 def test_every_node_registered_and_ready(cluster: Cluster) -> None:

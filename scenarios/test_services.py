@@ -15,7 +15,7 @@ from harness.scenarios.dns import service
 from harness.scenarios.probes import PROBE_LABEL, Probes, apply, pod_manifest, wait_ready
 from harness.wait import eventually, wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 CONVERGE = 20  # seconds a new Service may take to be programmed by kube-proxy on every node
 
 

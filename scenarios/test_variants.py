@@ -13,7 +13,7 @@ from harness.scenarios.probes import PROBE_LABEL, Probes, apply
 from harness.wait import eventually
 
 DOMAIN = "kh.example"
-pytestmark = pytest.mark.cluster(workers=1, networking={"kube_proxy_mode": "nftables", "dns_domain": DOMAIN})
+pytestmark = pytest.mark.kh_cluster(workers=1, networking={"kube_proxy_mode": "nftables", "dns_domain": DOMAIN})
 
 
 def test_kube_proxy_runs_nftables(cluster: Cluster) -> None:

@@ -1,10 +1,11 @@
 """The kube-harness pytest plugin (registered through the ``pytest11`` entry point).
 
-Options (command line, ``KUBE_HARNESS_*`` environment, ``kube_harness_*`` ini): ``--provider``,
-``--spec``, ``--node-image``, ``--kubeconfig``, ``--keep-cluster``, ``--reuse-cluster``,
-``--artifacts-dir``. Fixtures: ``cluster``, ``k8s``, ``namespace``, ``cluster_factory``,
-``node_image``, ``cluster_spec``, ``cluster_provider``. Markers: ``cluster(...)``, ``provider(...)``,
-``disruptive``, ``slow`` (plus the tiers ``unit`` and ``vm``). Clusters are shared by every test
+Options (command line, ``KUBE_HARNESS_*`` environment, ``kube_harness_*`` ini): ``--kh-provider``,
+``--kh-spec``, ``--kh-node-image``, ``--kh-kubeconfig``, ``--kh-keep-cluster``, ``--kh-reuse-cluster``,
+``--kh-artifacts-dir``, ``--kh-html``. Fixtures: ``cluster``, ``k8s_client``, ``namespace``,
+``cluster_factory``, ``module_cluster``, ``node_image``, ``cluster_spec``, ``cluster_provider``.
+Markers: ``kh_cluster(...)``, ``kh_provider(...)``, ``kh_disruptive``. Every option and marker
+name is namespaced, so pytest-kind and the like load beside it. Clusters are shared by every test
 and xdist worker asking for the same one and deleted when the session ends, unless kept; a failing
 test that used a cluster gets a failure bundle attached to its report.
 """
@@ -37,7 +38,7 @@ from harness.pytest_plugin.fixtures import (
     cluster_provider,
     cluster_spec,
     faults,
-    k8s,
+    k8s_client,
     keep_cluster,
     module_cluster,
     namespace,
@@ -64,7 +65,7 @@ __all__ = [
     "cluster_spec",
     "conformance",
     "faults",
-    "k8s",
+    "k8s_client",
     "keep_cluster",
     "module_cluster",
     "namespace",
@@ -97,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _is_xdist_worker(config):
         config.stash[SESSION_ENV_KEY] = start_session()
         _artifacts_junit(config)
-        reporter = reporting.Reporter(config, session_id(), config.getoption("html") or None)
+        reporter = reporting.Reporter(config, session_id(), config.getoption("kh_html") or None)
         config.pluginmanager.register(reporter, "kube-harness-reporter")
         if getattr(config, "cache", None) is not None:  # None under -p no:cacheprovider
             recorder = durations.Recorder(config.cache, lambda: Registry(session_dir()).plan())
@@ -108,14 +109,14 @@ def _artifacts_junit(config: pytest.Config) -> None:
     """With ``$ARTIFACTS`` set (the CI convention) and no ``--junitxml``, JUnit goes there too."""
     artifacts = os.environ.get("ARTIFACTS")
     if artifacts and not getattr(config.option, "xmlpath", None) and hasattr(config.option, "xmlpath"):
-        config.option.xmlpath = str(Path(artifacts) / f"junit_{config.getoption('provider')}_{session_id()}.xml")
+        config.option.xmlpath = str(Path(artifacts) / f"junit_{config.getoption('kh_provider')}_{session_id()}.xml")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The controller (after every worker is gone) deletes any cluster of the session still there
     and not kept: what an interrupted or killed worker left. Then the session ends."""
     if SESSION_ENV_KEY in config.stash:
-        if session_used_clusters() and not config.getoption("keep_cluster"):
+        if session_used_clusters() and not config.getoption("kh_keep_cluster"):
             with contextlib.suppress(Exception):  # no backend answers: nothing to sweep
                 from harness.lifecycle import sweep_session
 
@@ -129,15 +130,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that uses a cluster belongs to the ``cluster`` tier (so ``-m unit`` skips it)."""
     for item in items:
-        if markers.uses_cluster(item) and item.get_closest_marker("cluster") is None:
-            item.add_marker(pytest.mark.cluster)
+        if markers.uses_cluster(item) and item.get_closest_marker("kh_cluster") is None:
+            item.add_marker(pytest.mark.kh_cluster)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist load`` (xdist's default): shared clusters' tests as their clusters come up, the
     longest (last time) first (scheduling)."""
-    if config.getoption("dist", None) != "load" or config.getoption("reuse_cluster"):
+    if config.getoption("dist", None) != "load" or config.getoption("kh_reuse_cluster"):
         return None
     return make_scheduler(config, log, Registry(session_dir()), durations.load(getattr(config, "cache", None)))
 
@@ -155,7 +156,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Misused markers fail the test at setup with the problem and the fix (before any cluster)."""
-    if markers.uses_cluster(item) or item.get_closest_marker("disruptive") or item.get_closest_marker("provider"):
+    if markers.uses_cluster(item) or item.get_closest_marker("kh_disruptive") or item.get_closest_marker("kh_provider"):
         from harness.spec import spec_from_kwargs
 
         try:
@@ -199,7 +200,7 @@ def _attach_bundle(item: pytest.Item, report: pytest.TestReport) -> None:
     from harness.reporting.bundle import collect, write
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid)[-120:]
-    root = Path(item.config.getoption("artifacts_dir") or reports_root())
+    root = Path(item.config.getoption("kh_artifacts_dir") or reports_root())
     folder = root / f"session-{session_id()}" / "bundles" / safe
     namespaces = [item.stash[NAMESPACE_KEY]] if NAMESPACE_KEY in item.stash else []
     path = collect(test_cluster, folder, namespaces)
@@ -214,7 +215,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if POOL_KEY in config.stash:
         config.stash[POOL_KEY].join()  # clusters released early by this process
-    if _is_xdist_worker(config) or config.getoption("keep_cluster") or config.getoption("reuse_cluster"):
+    if _is_xdist_worker(config) or config.getoption("kh_keep_cluster") or config.getoption("kh_reuse_cluster"):
         return
     from concurrent.futures import ThreadPoolExecutor
 

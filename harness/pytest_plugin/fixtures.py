@@ -35,30 +35,30 @@ from harness.spec import ClusterSpec, load_spec, spec_from_kwargs
 
 @pytest.fixture(scope="session")
 def node_image(pytestconfig: pytest.Config) -> str:
-    """``--node-image`` if given, else the default image (built, or found up to date in Docker)."""
-    return pytestconfig.getoption("node_image") or build_node_image(BuildOptions(), Progress(tick=60))
+    """``--kh-node-image`` if given, else the default image (built, or found up to date in Docker)."""
+    return pytestconfig.getoption("kh_node_image") or build_node_image(BuildOptions(), Progress(tick=60))
 
 
 @pytest.fixture(scope="session")
 def keep_cluster(pytestconfig: pytest.Config) -> bool:
-    return bool(pytestconfig.getoption("keep_cluster"))
+    return bool(pytestconfig.getoption("kh_keep_cluster"))
 
 
 @pytest.fixture(scope="session")
 def cluster_provider(pytestconfig: pytest.Config) -> str:
-    return str(pytestconfig.getoption("provider"))
+    return str(pytestconfig.getoption("kh_provider"))
 
 
 @pytest.fixture(scope="session")
 def cluster_kubeconfig(pytestconfig: pytest.Config) -> Path | None:
-    value = pytestconfig.getoption("kubeconfig")
+    value = pytestconfig.getoption("kh_kubeconfig")
     return Path(value) if value else None
 
 
 @pytest.fixture(scope="session")
 def cluster_spec(pytestconfig: pytest.Config, node_image: str) -> ClusterSpec:
-    """``--spec FILE`` if given, else 1 control plane + 2 workers; the node image filled in."""
-    path = pytestconfig.getoption("spec")
+    """``--kh-spec FILE`` if given, else 1 control plane + 2 workers; the node image filled in."""
+    path = pytestconfig.getoption("kh_spec")
     spec = load_spec(path) if path else spec_from_kwargs(control_planes=1, workers=2)
     return spec if spec.node_image else spec.model_copy(update={"node_image": node_image})
 
@@ -124,9 +124,9 @@ POOL_KEY = pytest.StashKey[Pool]()
 
 @pytest.fixture(scope="session")
 def cluster_pool(pytestconfig: pytest.Config, cluster_kubeconfig: Path | None) -> Pool:
-    """The session's shared clusters (``--reuse-cluster NAME`` attaches every test to a kept one)."""
-    pool = Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("reuse_cluster"),
-                keep=bool(pytestconfig.getoption("keep_cluster")))  # fmt: skip
+    """The session's shared clusters (``--kh-reuse-cluster NAME`` attaches every test to a kept one)."""
+    pool = Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("kh_reuse_cluster"),
+                keep=bool(pytestconfig.getoption("kh_keep_cluster")))  # fmt: skip
     pytestconfig.stash[POOL_KEY] = pool
     return pool
 
@@ -135,7 +135,7 @@ def shared_plan(items: list[pytest.Item], spec: ClusterSpec, provider: str) -> d
     """node id -> (cluster key, request) of every test that wants a shared cluster."""
     plan = {}
     for item in items:
-        if markers.uses_cluster(item) and not item.get_closest_marker("disruptive"):
+        if markers.uses_cluster(item) and not item.get_closest_marker("kh_disruptive"):
             with contextlib.suppress(Exception):  # misuse is reported by the test itself
                 want = markers.request_for(item, spec, provider)
                 plan[item.nodeid] = (cluster_key(want.provider, want.spec), want)
@@ -148,7 +148,7 @@ def _shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
     last test). Under xdist, worker N also starts making every N-th of them at once, in a thread,
     so different clusters come up side by side instead of when a test first asks; all but the
     first (the one the first tests want) in the background."""
-    if not any(markers.uses_cluster(i) for i in request.session.items) or request.config.getoption("reuse_cluster"):
+    if not any(markers.uses_cluster(i) for i in request.session.items) or request.config.getoption("kh_reuse_cluster"):
         yield
         return
     pool: Pool = request.getfixturevalue("cluster_pool")
@@ -266,8 +266,9 @@ def faults(cluster: Cluster) -> Iterator[Faults]:
 
 
 @pytest.fixture
-def k8s(cluster: Cluster) -> Iterator[K8s]:
-    """kubernetes Python clients (``k8s.core``, ``k8s.apps``, ...) bound to the test's cluster."""
+def k8s_client(cluster: Cluster) -> Iterator[K8s]:
+    """kubernetes Python clients (``k8s_client.core``, ``.apps``, ...) bound to the test's cluster
+    (not ``k8s``: pytest-kubernetes has a fixture of that name)."""
     client = K8s(cluster.kubeconfig)
     yield client
     client.close()

@@ -1,9 +1,12 @@
 """The plugin's markers, and what a test asks for through them (validated, with clear errors).
 
-``@pytest.mark.cluster(**topology_or_spec_fields)`` or ``cluster(spec="file.yaml")`` — which cluster
-``@pytest.mark.provider("kubeadm")`` — which provider makes it
-``@pytest.mark.disruptive`` — the test breaks its cluster: it gets a private one
-``@pytest.mark.slow`` — long-running tier
+``@pytest.mark.kh_cluster(**topology_or_spec_fields)`` or ``kh_cluster(spec="file.yaml")`` — which cluster
+``@pytest.mark.kh_provider("kubeadm")`` — which provider makes it
+``@pytest.mark.kh_disruptive`` — the test breaks its cluster: it gets a private one
+
+Every name is ours (``kh_``), as are the options (``--kh-...``): the plugin sits beside pytest-kind,
+pytest-kubernetes or pytest-helm-charts in one venv. Tiers (``unit``, ``vm``, ``slow``) are a
+project's own markers, not the plugin's.
 """
 
 from __future__ import annotations
@@ -19,16 +22,12 @@ from harness.providers import registry
 from harness.spec import ClusterSpec, load_spec, spec_from_dict
 
 MARKERS = {
-    "cluster": "cluster(**fields) or cluster(spec='file.yaml'): the test needs a real cluster (this one); "
-    "also the tier of every test that uses a cluster",
-    "provider": "provider(name): the provider that makes the test's cluster (kind, kubeadm, existing)",
-    "disruptive": "the test breaks its cluster: it runs on a private cluster no other test uses",
-    "unit": "pure logic, no Docker, seconds",
-    "vm": "needs libvirt/Vagrant VMs",
-    "slow": "long-running (minutes)",
-    "conformance": "runs a preset of the upstream e2e suite (built here on first use; minutes)",
+    "kh_cluster": "kh_cluster(**fields) or kh_cluster(spec='file.yaml'): the test needs a real cluster (this "
+    "one); kube-harness also puts it on every test that uses a cluster (the tier: -m kh_cluster)",
+    "kh_provider": "kh_provider(name): the provider that makes the test's cluster (kind, kubeadm, existing, ...)",
+    "kh_disruptive": "the test breaks its cluster: it runs on a private cluster no other test uses",
 }
-CLUSTER_FIXTURES = {"cluster", "k8s", "namespace", "cluster_factory", "module_cluster"}
+CLUSTER_FIXTURES = {"cluster", "k8s_client", "namespace", "cluster_factory", "module_cluster"}
 
 
 @dataclass(frozen=True)
@@ -39,36 +38,36 @@ class Request:
 
 
 def _cluster_marker(item: pytest.Item, base: ClusterSpec) -> ClusterSpec:
-    marks = list(item.iter_markers("cluster"))
+    marks = list(item.iter_markers("kh_cluster"))
     if not marks or not (marks[0].args or marks[0].kwargs):
         return base
     mark = marks[0]  # the closest one wins (function over class over module)
     if mark.args:
-        raise UsageError("@pytest.mark.cluster takes keyword arguments only",
+        raise UsageError("@pytest.mark.kh_cluster takes keyword arguments only",
                          fix="write cluster(workers=3) or cluster(spec='path/to/spec.yaml')")  # fmt: skip
     kwargs = dict(mark.kwargs)
     if "spec" in kwargs:
         spec_arg = kwargs.pop("spec")
         base = spec_arg if isinstance(spec_arg, ClusterSpec) else load_spec(Path(item.path).parent / str(spec_arg))
     fields = {**base.model_dump(mode="json", exclude_unset=True), **kwargs}
-    return spec_from_dict(fields, source=f"@pytest.mark.cluster on {item.nodeid}")
+    return spec_from_dict(fields, source=f"@pytest.mark.kh_cluster on {item.nodeid}")
 
 
 def _provider_marker(item: pytest.Item, default: str) -> str:
-    mark = item.get_closest_marker("provider")
+    mark = item.get_closest_marker("kh_provider")
     if mark is None:
         return default
     if len(mark.args) != 1 or mark.kwargs or mark.args[0] not in registry.names():
-        raise UsageError(f"@pytest.mark.provider{_show(mark)} on {item.nodeid}: expected one provider name",
-                         fix=f"write provider('kind'); allowed: {', '.join(registry.names())}")  # fmt: skip
+        raise UsageError(f"@pytest.mark.kh_provider{_show(mark)} on {item.nodeid}: expected one provider name",
+                         fix=f"write kh_provider('kind'); allowed: {', '.join(registry.names())}")  # fmt: skip
     return str(mark.args[0])
 
 
 def _disruptive_marker(item: pytest.Item) -> bool:
-    mark = item.get_closest_marker("disruptive")
+    mark = item.get_closest_marker("kh_disruptive")
     if mark is not None and (mark.args or mark.kwargs):
-        raise UsageError(f"@pytest.mark.disruptive{_show(mark)} on {item.nodeid} takes no arguments",
-                         fix="write @pytest.mark.disruptive")  # fmt: skip
+        raise UsageError(f"@pytest.mark.kh_disruptive{_show(mark)} on {item.nodeid} takes no arguments",
+                         fix="write @pytest.mark.kh_disruptive")  # fmt: skip
     return mark is not None
 
 

@@ -35,7 +35,7 @@ CLUSTER_PROPERTY = "kube_harness_cluster"
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     test_cluster: Any = getattr(item, "funcargs", {}).get("cluster")
     observer: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if item.get_closest_marker("disruptive") and getattr(test_cluster, "kubeconfig", None):
+    if item.get_closest_marker("kh_disruptive") and getattr(test_cluster, "kubeconfig", None):
         from harness.pytest_plugin.fixtures import NAMESPACE_KEY
         from harness.reporting.observe import Observer
 
@@ -75,9 +75,11 @@ class Reporter:
         with contextlib.suppress(Exception):  # a bad spec is reported where it is used, with its fix
             from harness.spec import load_spec
 
-            version = load_spec(config.getoption("spec")).kubernetes_version if config.getoption("spec") else version
-        image = config.getoption("node_image") or "the default, built here (kube-harness image build)"
-        return [f"kube-harness: provider {config.getoption('provider')}, Kubernetes {version}, node image {image}",
+            version = (
+                load_spec(config.getoption("kh_spec")).kubernetes_version if config.getoption("kh_spec") else version
+            )
+        image = config.getoption("kh_node_image") or "the default, built here (kube-harness image build)"
+        return [f"kube-harness: provider {config.getoption('kh_provider')}, Kubernetes {version}, node image {image}",
                 f"kube-harness: session {self.record.session}, reports {self.record.dir}"]  # fmt: skip
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -169,4 +171,4 @@ def _junit_suite(config: pytest.Config, properties: dict[str, str]) -> None:
         if value:
             xml.add_global_property(f"kube_harness_{name}", value)
     if xml.suite_name == "pytest":
-        xml.suite_name = f"kube-harness[{config.getoption('provider')}]"
+        xml.suite_name = f"kube-harness[{config.getoption('kh_provider')}]"

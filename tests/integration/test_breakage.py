@@ -20,7 +20,7 @@ from harness.scenarios import cni, dns, init, join, services
 from harness.scenarios.probes import PROBE_LABEL, Probes, apply
 from harness.wait import wait_for
 
-pytestmark = [pytest.mark.cluster, pytest.mark.disruptive]
+pytestmark = [pytest.mark.kh_cluster, pytest.mark.kh_disruptive]
 MakeCluster = Callable[..., AbstractContextManager[Cluster]]
 
 

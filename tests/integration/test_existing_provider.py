@@ -14,7 +14,7 @@ from harness.providers.existing import NoNodeAccess
 from harness.spec import spec_from_kwargs
 from tests.integration.conftest import assert_healthy
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 def test_existing_cluster_runs_api_only_checks_and_is_left_alone(kind_cluster: Cluster) -> None:

@@ -21,7 +21,7 @@ from harness.providers.containers import dockerapi
 from harness.spec import spec_from_kwargs
 from tests.integration.conftest import assert_healthy
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 REAL_CACHE = str(cache_root())
 CLI = [sys.executable, "-m", "harness.cli.main"]
 
@@ -60,7 +60,7 @@ def session_clusters(reports: Path) -> list[str]:
 
 def test_gc_spares_a_kept_cluster_made_by_pytest_and_removes_an_orphan(pytester: pytest.Pytester, node_image: str,
                                                                       tmp_path: Path) -> None:  # fmt: skip
-    args = ["--provider", "kubeadm", "--node-image", node_image, "-p", "no:cacheprovider"]
+    args = ["--kh-provider", "kubeadm", "--kh-node-image", node_image, "-p", "no:cacheprovider"]
     env = {"KUBE_HARNESS_CACHE": REAL_CACHE}
     kept_reports, orphan_reports = tmp_path / "kept", tmp_path / "orphan"
     with pytest.MonkeyPatch.context() as mp:
@@ -70,14 +70,14 @@ def test_gc_spares_a_kept_cluster_made_by_pytest_and_removes_an_orphan(pytester:
         (pytester.path / "kept" / "test_kept.py").write_text(KEPT_SESSION)
         mp.setenv("KUBE_HARNESS_REPORTS", str(kept_reports))
         mp.setenv("KUBE_HARNESS_SPEC", str(_one_node_spec(tmp_path)))
-        pytester.runpytest_subprocess("kept", "--keep-cluster", *args).assert_outcomes(passed=1)
+        pytester.runpytest_subprocess("kept", "--kh-keep-cluster", *args).assert_outcomes(passed=1)
         (pytester.path / "killed").mkdir()
         (pytester.path / "killed" / "test_killed.py").write_text(KILLED_SESSION)
         mp.setenv("KUBE_HARNESS_REPORTS", str(orphan_reports))
         pytester.runpytest_subprocess("killed", *args)  # dies with SIGKILL: no outcome to assert
     [kept], [orphan] = session_clusters(kept_reports), session_clusters(orphan_reports)
     try:
-        assert (labelled(kept) or {}).get(LABEL_KEEP) == "true", "--keep-cluster is on the cluster's resources"
+        assert (labelled(kept) or {}).get(LABEL_KEEP) == "true", "--kh-keep-cluster is on the cluster's resources"
         assert labelled(orphan) is not None and labelled(orphan).get(LABEL_KEEP) is None  # type: ignore[union-attr]
         # gc from a cache that has no state of either cluster: keeping must be seen on Docker itself
         res = run_cli("gc", env={"KUBE_HARNESS_CACHE": str(tmp_path / "other-cache")})

@@ -22,7 +22,7 @@ from harness.lifecycle import delete_cluster
 from harness.phases.engine import HOLD_ENV
 from harness.providers.containers import dockerapi
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 KUBEADM_PHASES = [
     "image", "provision", "configure", "preflight", "init", "kubeconfig", "cni", "discovery", "join-workers", "ready",
@@ -126,7 +126,7 @@ import pytest
 def test_default(cluster):
     pass
 
-@pytest.mark.cluster(workers=1)
+@pytest.mark.kh_cluster(workers=1)
 def test_other(cluster):
     pass
 """
@@ -158,8 +158,8 @@ def test_signal_to_an_xdist_session_cleans_up_its_clusters_also_background_ones(
     (tmp_path / "test_two.py").write_text(TWO_CLUSTERS)
     reports = tmp_path / "reports"
     env = {**os.environ, HOLD_ENV: "ready:120", "KUBE_HARNESS_REPORTS": str(reports)}
-    argv = [sys.executable, "-m", "pytest", "-n", "2", "-p", "xdist", "-p", "no:cacheprovider", "--node-image",
-            node_image, "--provider", "kubeadm", str(tmp_path / "test_two.py")]  # fmt: skip
+    argv = [sys.executable, "-m", "pytest", "-n", "2", "-p", "xdist", "-p", "no:cacheprovider", "--kh-node-image",
+            node_image, "--kh-provider", "kubeadm", str(tmp_path / "test_two.py")]  # fmt: skip
     proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)  # fmt: skip
     try:

@@ -11,7 +11,7 @@ from harness.cluster import Cluster
 from harness.k8s import checks
 from tests.integration.conftest import assert_healthy
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 def test_kind_cluster_from_offline_image_is_healthy(kind_cluster: Cluster) -> None:

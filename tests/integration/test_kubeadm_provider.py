@@ -16,7 +16,7 @@ from harness.providers.containers import dockerapi
 from harness.reporting.record import OK, RunRecord
 from tests.integration.conftest import assert_healthy
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 MakeCluster = Callable[..., AbstractContextManager[Cluster]]
 ETCD_MEMBERS = [
     "curl", "-s", "--cacert", "/etc/kubernetes/pki/etcd/ca.crt",

@@ -19,7 +19,7 @@ from harness.images import haproxy
 from harness.progress import Progress
 from harness.wait import wait_for
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 
 @pytest.fixture(scope="module")

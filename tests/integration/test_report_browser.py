@@ -20,7 +20,7 @@ import pytest
 
 from harness.paths import cache_root
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 BROWSER = "chromium-headless-shell"  # Debian's package of that name (`./dev test` installs it)
 REAL_CACHE = str(cache_root())  # pytester changes HOME: the inner session must find the built tools
 INNER = """
@@ -29,7 +29,7 @@ import pytest
 from harness import faults
 from harness.scenarios import failover
 
-pytestmark = [pytest.mark.cluster(failover="fast"), pytest.mark.disruptive]
+pytestmark = [pytest.mark.kh_cluster(failover="fast"), pytest.mark.kh_disruptive]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_report_of_a_real_session_renders_in_chromium(pytester: pytest.Pytester,
     monkeypatch.setenv("KUBE_HARNESS_CACHE", REAL_CACHE)
     pytester.makepyfile(test_inner=INNER)
     html = pytester.path / "out" / "report.html"
-    result = pytester.runpytest_subprocess("--node-image", node_image, f"--kh-html={html}", "-rA",
+    result = pytester.runpytest_subprocess("--kh-node-image", node_image, f"--kh-html={html}", "-rA",
                                            "-p", "no:cacheprovider", timeout=900)  # fmt: skip
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed") == 1, result.stdout.str()[-3000:]  # the one on purpose; phases passed

@@ -32,7 +32,7 @@ from harness.paths import cache_root
 from harness.phases.engine import PhaseFailed
 from harness.spec import spec_from_kwargs
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 WRONG_HASH = "sha256:" + "0" * 64
 REAL_CACHE = str(cache_root())  # pytester changes HOME: the inner session must find the built tools
 INNER_TEST = """
@@ -118,7 +118,7 @@ def test_no_secret_in_the_clear_after_a_failing_ha_run(failed_ha: tuple[Cluster,
     artifacts = pytester.path / "artifacts"
     junit = pytester.path / "junit.xml"
     html = pytester.path / "report.html"
-    result = pytester.runpytest_subprocess("--reuse-cluster", cluster.name, "--artifacts-dir", str(artifacts),
+    result = pytester.runpytest_subprocess("--kh-reuse-cluster", cluster.name, "--kh-artifacts-dir", str(artifacts),
                                            f"--junitxml={junit}", f"--kh-html={html}", "-rA")  # fmt: skip
     result.assert_outcomes(failed=1)
     assert "join command:" in junit.read_text() and "kubeadm join" in junit.read_text()

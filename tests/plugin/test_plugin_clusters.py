@@ -11,7 +11,7 @@ import pytest
 
 from harness.providers.containers import dockerapi
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kh_cluster
 
 SHARED_TESTS = """
 import json, os, pytest
@@ -32,7 +32,7 @@ def test_shared(cluster, i):
     _record(cluster, "shared")
     time.sleep(2)  # keep both workers busy at the same time
 
-@pytest.mark.disruptive
+@pytest.mark.kh_disruptive
 def test_disruptive(cluster):
     _record(cluster, "disruptive")
 """
@@ -48,7 +48,7 @@ def test_xdist_workers_share_one_cluster_and_disruptive_gets_its_own(
     record = pytester.path / "records.jsonl"
     monkeypatch.setenv("RECORD_FILE", str(record))
     pytester.makepyfile(test_shared=SHARED_TESTS)
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "--node-image", node_image, "-q")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "--kh-node-image", node_image, "-q")
     result.assert_outcomes(passed=7)
     rows = _records(record)
     shared = [r for r in rows if r["tag"] == "shared"]
@@ -83,7 +83,7 @@ def test_failing_test_gets_a_failure_bundle(pytester: pytest.Pytester, node_imag
     example = Path(__file__).parent.parent / "examples" / "failing_example.py"
     shutil.copy(example, pytester.path / "test_failing_example.py")
     pytester.makepyfile(test_zz_after=RELEASED_AFTER)
-    result = pytester.runpytest_subprocess("--node-image", node_image, "-rA", "--artifacts-dir",
+    result = pytester.runpytest_subprocess("--kh-node-image", node_image, "-rA", "--kh-artifacts-dir",
                                            str(pytester.path / "artifacts"))  # fmt: skip
     result.assert_outcomes(failed=1, passed=1)
     out = result.stdout.str()
