@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from harness import yamlio
+
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
 CRI_SOCKET = "unix:///run/containerd/containerd.sock"
 # The controller-manager makes a service account and a token for each of its ~50 controllers at
@@ -112,4 +114,4 @@ def apply_patches(docs: list[dict[str, Any]], patches: list[str]) -> list[dict[s
 def render(inp: KubeadmInputs) -> str:
     """The config file for ``kubeadm init --config`` (all four documents, patches applied)."""
     docs = apply_patches(base_documents(inp), inp.patches)
-    return "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs)
+    return "---\n".join(yamlio.dump(d, sort_keys=False) for d in docs)

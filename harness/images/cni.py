@@ -6,6 +6,8 @@ from importlib import resources
 
 import yaml
 
+from harness import yamlio
+
 FILES = resources.files("harness.images") / "files" / "cni"
 
 
@@ -32,4 +34,4 @@ def render(text: str, pod_subnet: str, control_plane_endpoint: str | None = None
         if doc.get("kind") == "DaemonSet":
             container = doc["spec"]["template"]["spec"]["containers"][0]
             container.setdefault("env", []).append({"name": "CONTROL_PLANE_ENDPOINT", "value": control_plane_endpoint})
-    return yaml.safe_dump_all(docs, sort_keys=False)
+    return yamlio.dump_all(docs, sort_keys=False)

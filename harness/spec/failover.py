@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from harness import yamlio
 
 KUBEADM_API = "kubeadm.k8s.io/v1beta4"
 
@@ -103,4 +104,4 @@ def failover_patches(f: Failover) -> list[str]:
     }  # fmt: skip
     kubelet = {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
                "nodeLeaseDurationSeconds": max(4, min(40, grace))}  # fmt: skip
-    return [yaml.safe_dump(doc, sort_keys=False), yaml.safe_dump(kubelet, sort_keys=False)]
+    return [yamlio.dump(doc, sort_keys=False), yamlio.dump(kubelet, sort_keys=False)]

@@ -15,9 +15,9 @@ import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from harness import yamlio
 from harness.errors import UsageError
 from harness.images.versions import KubeVersion, parse_version
 from harness.spec.failover import KUBEADM_API, Failover, failover_patches
@@ -276,7 +276,7 @@ def etcd_patches(fsync: bool) -> list[str]:
         return []
     cluster = {"apiVersion": KUBEADM_API, "kind": "ClusterConfiguration",
                "etcd": {"local": {"extraArgs": [{"name": "unsafe-no-fsync", "value": "true"}]}}}  # fmt: skip
-    return [yaml.safe_dump(cluster, sort_keys=False)]
+    return [yamlio.dump(cluster, sort_keys=False)]
 
 
 def feature_gate_patches(gates: dict[str, bool]) -> list[str]:
@@ -290,4 +290,4 @@ def feature_gate_patches(gates: dict[str, bool]) -> list[str]:
     cluster.update({c: {"extraArgs": [{"name": "feature-gates", "value": value}]} for c in GATED_COMPONENTS})
     kubelet = {"apiVersion": PATCH_API_VERSIONS["KubeletConfiguration"], "kind": "KubeletConfiguration",
                "featureGates": ordered}  # fmt: skip
-    return [yaml.safe_dump(doc, sort_keys=False) for doc in (cluster, kubelet)]
+    return [yamlio.dump(doc, sort_keys=False) for doc in (cluster, kubelet)]

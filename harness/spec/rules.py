@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BeforeValidator
 
+from harness import yamlio
 from harness.spec.failover import KUBEADM_API
 
 # kubeadm validation.go getClusterNodeMask: defaultNodeMaskCIDRIPv4 = 24, kube-controller-manager's default
@@ -120,7 +121,7 @@ def flag_value_problem(value: str) -> str | None:
 
 def _patch_text(value: Any) -> Any:
     """A patch may be written as a mapping in YAML; it is stored as YAML text like kind's."""
-    return yaml.safe_dump(value, sort_keys=False) if isinstance(value, dict) else value
+    return yamlio.dump(value, sort_keys=False) if isinstance(value, dict) else value
 
 
 def _strings(doc: Any, path: str = "") -> list[tuple[str, str]]:

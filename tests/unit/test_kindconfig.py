@@ -79,3 +79,9 @@ def test_ipvs_fix_names_the_alternatives() -> None:
     with pytest.raises(UsageError) as err:
         kindconfig.render(kube_proxy_mode="ipvs", cgroup_v1=False)
     assert "iptables" in (err.value.fix or "") and "nftables" in (err.value.fix or "")
+
+
+def test_generated_config_is_plain_yaml_without_anchors() -> None:
+    text = kindconfig.render(control_planes=3, workers=2, cgroup_v1=False)  # one dict object per role, repeated
+    assert "&id" not in text and "*id" not in text
+    assert roles(yaml.safe_load(text)) == ["control-plane"] * 3 + ["worker"] * 2

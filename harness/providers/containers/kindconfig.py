@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from harness import yamlio
 from harness.bootstrap.patches import KUBEADM_PATCHES_DIR
 from harness.errors import UsageError
 
@@ -49,7 +50,7 @@ def render(
     if cgroup_v1_host() if cgroup_v1 is None else cgroup_v1:
         doc["kubeadmConfigPatches"] = ["kind: KubeletConfiguration\nfailCgroupV1: false\n"]
     doc["nodes"] = [{"role": "control-plane"}] * control_planes + [{"role": "worker"}] * workers
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yamlio.dump(doc, sort_keys=False)
 
 
 def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None = None) -> str:
@@ -70,7 +71,7 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None
     if spec.kubelet_extra_args:
         args = [{"name": k, "value": v} for k, v in spec.kubelet_extra_args.items()]
         for kind in ("InitConfiguration", "JoinConfiguration"):
-            patches.append(yaml.safe_dump({"kind": kind, "nodeRegistration": {"kubeletExtraArgs": args}}))
+            patches.append(yamlio.dump({"kind": kind, "nodeRegistration": {"kubeletExtraArgs": args}}))
     if patches_dir:
         mount = {"hostPath": str(patches_dir), "containerPath": KUBEADM_PATCHES_DIR, "readOnly": True}
         doc["nodes"] = [{**n, "extraMounts": [mount]} if n["role"] == "control-plane" else n for n in doc["nodes"]]
@@ -79,4 +80,4 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None
     patches += list(spec.all_kubeadm_patches())  # the spec's patches (user's last) have the last word
     if patches:
         doc["kubeadmConfigPatches"] = patches
-    return yaml.safe_dump(doc, sort_keys=False)
+    return yamlio.dump(doc, sort_keys=False)

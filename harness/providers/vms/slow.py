@@ -9,8 +9,7 @@ crash-looped, etcd logged slow heartbeats. So, for VM control planes only: longe
 
 from __future__ import annotations
 
-import yaml
-
+from harness import yamlio
 from harness.spec.failover import KUBEADM_API
 
 LEASES = {"leader-elect-lease-duration": "60s", "leader-elect-renew-deadline": "45s",
@@ -33,4 +32,4 @@ def patches(scale: float) -> list[str]:
     }  # fmt: skip
     timeouts = {k: f"{round(v * max(scale, 1.0))}m0s" for k, v in TIMEOUTS_MIN.items()}
     init = {"apiVersion": KUBEADM_API, "kind": "InitConfiguration", "timeouts": timeouts}
-    return [yaml.safe_dump(doc, sort_keys=False) for doc in (cluster, init)]
+    return [yamlio.dump(doc, sort_keys=False) for doc in (cluster, init)]
