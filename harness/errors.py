@@ -72,3 +72,13 @@ class CleanupError(HarnessError):
             "`kube-harness gc` also retries",
         )
         self.leftovers = leftovers
+
+
+def exit_codes() -> list[tuple[int, str]]:
+    """(code, meaning) of every error class, for ``--help``; interrupted runs exit 128 + signal."""
+    from harness.phases.engine import PhaseFailed
+
+    classes: list[type[HarnessError]] = [HarnessError, UsageError, HostError, BuildError, CommandError, WaitTimeout,
+                                         PhaseFailed, CleanupError]  # fmt: skip
+    found = [(c.exit_code, (c.__doc__ or c.__name__).strip().splitlines()[0].replace("``", "")) for c in classes]
+    return [*sorted(found), (130, "interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP) after cleaning up")]

@@ -130,6 +130,11 @@ def delete_cluster(name: str) -> list[str]:
             state.save()
         raise
     Cluster.state_dir_path(name).unlink(missing_ok=True)
+    from harness.kubeconfigs import unmerge
+
+    with contextlib.suppress(HarnessError, OSError):  # a user kubeconfig we cannot parse is theirs to fix
+        if unmerge(name):
+            gone = [*gone, f"context kh-{name} from your kubeconfig"]
     return list(gone)
 
 

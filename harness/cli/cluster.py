@@ -53,13 +53,21 @@ def create(provider: str, spec_path: Path | None, name: str | None, control_plan
 
 
 @click.command()
-@click.argument("names", nargs=-1, required=True)
-def delete(names: tuple[str, ...]) -> None:
-    """Delete clusters (kept ones too) and every resource they labelled. Goes on after a cluster
-    that cannot be removed entirely; exits with that error at the end."""
-    from harness.errors import HarnessError
+@click.argument("names", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every cluster this host knows (state here, or labelled).")
+def delete(names: tuple[str, ...], everything: bool) -> None:
+    """Delete clusters (kept ones too) and every resource they labelled; their kh-NAME context
+    leaves your kubeconfig. Goes on after a cluster that cannot be removed entirely; exits with
+    that error at the end."""
+    from harness.cluster import Cluster
+    from harness.errors import HarnessError, UsageError
     from harness.lifecycle import delete_cluster
 
+    if everything == bool(names):
+        raise UsageError("name the clusters to delete, or give --all (not both)",
+                         fix="kube-harness delete NAME...  or  kube-harness delete --all")  # fmt: skip
+    if everything:
+        names = tuple(dict.fromkeys([c.name for c in Cluster.all()] + sorted(registry.all_clusters())))
     failed: HarnessError | None = None
     for name in names:
         try:
@@ -140,11 +148,19 @@ def exec_(name: str, node: str, argv: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("name")
-def kubeconfig(name: str) -> None:
-    """Print the path of a cluster's kubeconfig."""
+@click.option("--merge", is_flag=True, help="Also merge it into your kubeconfig ($KUBECONFIG's first file or "
+              "~/.kube/config) as context kh-NAME, made current; `delete` takes it out again.")  # fmt: skip
+def kubeconfig(name: str, merge: bool) -> None:
+    """Print the absolute path of a cluster's kubeconfig (or merge it into yours)."""
     from harness.cluster import Cluster
+    from harness.kubeconfigs import merge as merge_into
+    from harness.kubeconfigs import user_kubeconfig
 
-    click.echo(Cluster.load(name).kubeconfig)
+    path = Path(Cluster.load(name).kubeconfig).resolve()
+    if merge:
+        context = merge_into(name, path)
+        click.echo(f"merged into {user_kubeconfig()}: context {context} (current)", err=True)
+    click.echo(path)
 
 
 @click.group()

@@ -12,7 +12,13 @@ from harness.errors import HarnessError
 
 class HarnessGroup(click.Group):
     """Prints HarnessErrors as ``error: ...`` + fix and exits with their code; SIGINT, SIGTERM and
-    SIGHUP (after cleanup) exit 130, 143 and 129."""
+    SIGHUP (after cleanup) exit 130, 143 and 129. ``--help`` lists the exit codes."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from harness.errors import exit_codes
+
+        with formatter.section("Exit codes"):
+            formatter.write_dl([("0", "success"), *((str(code), text) for code, text in exit_codes())])
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -6,6 +6,7 @@ no command access, so scenarios that need node access skip on it (``NoNodeAccess
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,13 @@ class ExistingProvider(ProviderBase):
 
 
 def check_kubeconfig(path: Path | None) -> Path:
+    """The given kubeconfig, else the first file of ``$KUBECONFIG`` (as kubectl reads it)."""
     if path is None:
-        raise UsageError("the existing provider needs a kubeconfig", fix="pass --kubeconfig PATH")
+        first = next((p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p), "")
+        path = Path(first) if first else None
+    if path is None:
+        raise UsageError("the existing provider needs a kubeconfig",
+                         fix="pass --kubeconfig PATH (pytest: --kh-kubeconfig) or set KUBECONFIG")  # fmt: skip
     if not path.is_file():
         raise UsageError(f"kubeconfig {path} does not exist", fix="pass the path of a readable kubeconfig file")
     return path

@@ -32,6 +32,7 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("KUBE_HARNESS_REPORTS", str(root / "reports"))
     monkeypatch.setenv("KUBE_HARNESS_GOCACHE", str(root / "gocache"))
     monkeypatch.setenv("KUBE_HARNESS_SESSION_DIR", str(root / "session"))  # runs noted there, not in ours
+    monkeypatch.setenv("KUBECONFIG", str(root / "kube" / "config"))  # never the user's kubeconfig
     monkeypatch.delenv("KUBE_HARNESS_PROGRESS", raising=False)  # progress on stderr, as outside pytest
     monkeypatch.delenv("ARTIFACTS", raising=False)
 

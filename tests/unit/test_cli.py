@@ -77,3 +77,14 @@ def test_host_error_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
     result = invoke("image", "build")
     assert result.exit_code == 3
     assert "needs root" in result.output
+
+
+def test_help_lists_the_exit_codes() -> None:
+    from click.testing import CliRunner
+
+    from harness.cli.main import cli
+
+    out = CliRunner().invoke(cli, ["--help"]).output
+    assert "Exit codes" in out and "Bad input" in out and "130" in out
+    for code in ("2", "5", "7", "8"):
+        assert f"\n  {code} " in out

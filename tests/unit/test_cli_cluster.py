@@ -102,7 +102,8 @@ def test_name_with_trailing_newline(refused: Refused) -> None:
     refused("--name", "demo\n", expect=["name"])
 
 
-def test_existing_needs_a_kubeconfig(refused: Refused) -> None:
+def test_existing_needs_a_kubeconfig(refused: Refused, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBECONFIG")
     refused("--provider", "existing", expect=["the existing provider needs a kubeconfig", "--kubeconfig"])
 
 

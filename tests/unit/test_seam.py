@@ -178,3 +178,19 @@ def test_entry_point_providers_are_found(monkeypatch: pytest.MonkeyPatch) -> Non
         assert registry.name_taken("from-plugin")
     finally:
         registry._targets.cache_clear()
+
+
+def test_existing_provider_reads_kubeconfig_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.errors import UsageError
+    from harness.providers.existing import check_kubeconfig
+
+    config = tmp_path / "config"
+    config.write_text("apiVersion: v1\nkind: Config\n")
+    monkeypatch.setenv("KUBECONFIG", f"{config}:{tmp_path / 'other'}")
+    assert check_kubeconfig(None) == config
+    monkeypatch.delenv("KUBECONFIG")
+    with pytest.raises(UsageError, match="needs a kubeconfig") as err:
+        check_kubeconfig(None)
+    assert "KUBECONFIG" in (err.value.fix or "")
