@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,6 +67,25 @@ class Cluster:
             if n.name == name or n.name == f"{self.name}-{name}":
                 return self.backend.node(n)
         raise UsageError(f"no node {name!r} in cluster {self.name}", fix=f"pick one of: {self.node_names()}")
+
+    def select(self, pattern: str) -> list[Node]:
+        """Nodes by kinder's names: ``@all``, ``@cp*`` / ``@w*`` (every control plane / worker),
+        ``@cp1`` / ``@w2`` (the first control plane, the second worker), ``@lb``, or a node name."""
+        if not pattern.startswith("@"):
+            return [self.node(pattern)]
+        found = re.fullmatch(r"@(all|lb|cp|w)(\*|[1-9][0-9]*)?", pattern)
+        others = [self.backend.node(n) for n in self.nodes if n.role not in (CONTROL_PLANE, WORKER)]
+        groups = {"all": self.all_nodes, "cp": self.control_planes, "w": self.workers, "lb": others}
+        if found and found.group(1) in ("all", "lb") and not found.group(2):
+            return groups[found.group(1)]
+        if found and found.group(1) in ("cp", "w") and found.group(2) == "*":
+            return groups[found.group(1)]
+        if found and found.group(1) in ("cp", "w") and found.group(2) and found.group(2) != "*":
+            members = groups[found.group(1)]
+            if int(found.group(2)) <= len(members):
+                return [members[int(found.group(2)) - 1]]
+        raise UsageError(f"no node {pattern!r} in cluster {self.name}",
+                         fix=f"use @all, @cp*, @cp1, @w*, @w1, @lb or a node name: {self.node_names()}")  # fmt: skip
 
     def node_names(self) -> str:
         return ", ".join(n.name for n in self.nodes)

@@ -137,13 +137,50 @@ def shell(name: str, node: str) -> None:
 @click.argument("node")
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_(name: str, node: str, argv: tuple[str, ...]) -> None:
-    """Run a command on NODE: kube-harness exec NAME NODE -- CMD ARGS..."""
+    """Run a command on NODE: a node name, or a group as kinder writes it: @all, @cp* / @w* (every
+    control plane / worker), @cp1 / @w2 (one of them), @lb. kube-harness exec NAME @w* -- CMD ARGS...
+    On several nodes the output lines are prefixed with the node; the exit code is the worst."""
     from harness.cluster import Cluster
 
-    res = Cluster.load(name).node(node).command(*argv).run(check=False)
-    click.echo(res.stdout, nl=False)
-    click.echo(res.stderr, nl=False, err=True)
-    sys.exit(res.rc)
+    nodes = Cluster.load(name).select(node)
+    worst = 0
+    for n in nodes:
+        res = n.command(*argv).run(check=False)
+        prefix = f"{n.name}: " if len(nodes) > 1 else ""
+        for stream, err in ((res.stdout, False), (res.stderr, True)):
+            text = "".join(f"{prefix}{line}\n" for line in stream.splitlines()) if prefix else stream
+            click.echo(text, nl=False, err=err)
+        worst = max(worst, res.rc)
+    sys.exit(worst)
+
+
+@click.command("cp")
+@click.argument("name")
+@click.argument("source")
+@click.argument("dest")
+def cp(name: str, source: str, dest: str) -> None:
+    """Copy a file between the host and nodes, as docker cp: NODE:PATH on one side (NODE a name or
+    a group such as @all or @w* when copying to nodes). kube-harness cp NAME ./f @all:/tmp/f"""
+    from harness.cluster import Cluster
+    from harness.errors import UsageError
+
+    cluster = Cluster.load(name)
+    if ":" in dest and ":" not in source:
+        pattern, _, path = dest.partition(":")
+        for n in cluster.select(pattern):
+            n.copy_to(Path(source), path)
+            click.echo(f"{source} -> {n.name}:{path}")
+    elif ":" in source and ":" not in dest:
+        pattern, _, path = source.partition(":")
+        nodes = cluster.select(pattern)
+        if len(nodes) != 1:
+            raise UsageError(f"{pattern} is {len(nodes)} nodes: copy from one node at a time",
+                             fix="name one node, e.g. @cp1 or a node name")  # fmt: skip
+        nodes[0].copy_from(path, Path(dest))
+        click.echo(f"{nodes[0].name}:{path} -> {dest}")
+    else:
+        raise UsageError("one side must be NODE:PATH and the other a host path",
+                         fix="e.g. `kube-harness cp NAME ./file @w*:/tmp/file` or `... @cp1:/etc/x ./x`")  # fmt: skip
 
 
 @click.command()
@@ -213,4 +250,4 @@ def load(name: str, images: tuple[str, ...], archive: Path | None) -> None:
     click.echo(f"loaded in {time.monotonic() - start:.1f}s")
 
 
-COMMANDS = [create, delete, list_, status, shell, exec_, kubeconfig, load, logs, gc]
+COMMANDS = [create, delete, list_, status, shell, exec_, cp, kubeconfig, load, logs, gc]

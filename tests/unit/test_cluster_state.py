@@ -132,3 +132,19 @@ def test_role_filters_without_workers() -> None:
     single = make(nodes=[NodeInfo("demo-control-plane", CP)])
     assert [n.name for n in single.control_planes] == ["demo-control-plane"]
     assert single.workers == []
+
+
+@pytest.mark.parametrize(("pattern", "names"), [
+    ("@all", ["control-plane", "control-plane2", "worker", "worker2"]), ("@cp*", ["control-plane", "control-plane2"]),
+    ("@cp2", ["control-plane2"]), ("@w*", ["worker", "worker2"]), ("@w1", ["worker"]),
+    ("@lb", ["external-load-balancer"]), ("worker2", ["worker2"]),
+])  # fmt: skip
+def test_node_groups_as_kinder_names_them(demo: Cluster, pattern: str, names: list[str]) -> None:
+    assert [n.name.removeprefix("demo-") for n in demo.select(pattern)] == names
+
+
+@pytest.mark.parametrize("pattern", ["@w3", "@cp0", "@workers", "@", "nope"])
+def test_unknown_node_groups_name_the_choices(demo: Cluster, pattern: str) -> None:
+    with pytest.raises(UsageError, match="no node") as err:
+        demo.select(pattern)
+    assert "@cp*" in (err.value.fix or "") or "demo-worker" in (err.value.fix or "")
