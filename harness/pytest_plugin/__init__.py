@@ -41,8 +41,10 @@ from harness.pytest_plugin.fixtures import (
     k8s_client,
     keep_cluster,
     module_cluster,
+    module_shared_cluster,
     namespace,
     node_image,
+    session_cluster,
 )
 from harness.pytest_plugin.options import add_options, resolve_options
 from harness.pytest_plugin.scheduling import make_scheduler
@@ -68,8 +70,10 @@ __all__ = [
     "k8s_client",
     "keep_cluster",
     "module_cluster",
+    "module_shared_cluster",
     "namespace",
     "node_image",
+    "session_cluster",
 ]  # fmt: skip
 
 
@@ -215,7 +219,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if POOL_KEY in config.stash:
         config.stash[POOL_KEY].join()  # clusters released early by this process
-    if _is_xdist_worker(config) or config.getoption("kh_keep_cluster") or config.getoption("kh_reuse_cluster"):
+    kept = ("kh_keep_cluster", "kh_reuse_cluster", "kh_reuse")
+    if _is_xdist_worker(config) or any(config.getoption(name) for name in kept):
         return
     from concurrent.futures import ThreadPoolExecutor
 

@@ -22,11 +22,12 @@ from typing import Any
 import pytest
 
 from harness.cluster import Cluster
+from harness.errors import UsageError
 from harness.images.build import BuildOptions, build_node_image
 from harness.k8s.client import K8s
 from harness.lifecycle import create_cluster, delete_cluster
 from harness.progress import Progress
-from harness.pytest_plugin import markers
+from harness.pytest_plugin import markers, reuse
 from harness.pytest_plugin.durations import CLUSTER_WAIT
 from harness.pytest_plugin.session import mark_used, owner, session_dir, session_id, xdist_worker
 from harness.pytest_plugin.sharing import Registry, cluster_key
@@ -67,37 +68,48 @@ class Pool:
     """This worker's view of the session's shared clusters.
 
     ``plan`` (test node id -> cluster key, for every test of the session that wants a shared
-    cluster) lets ``test_done`` release a cluster as soon as its last test has ended, in a thread."""
+    cluster) lets ``test_done`` release a cluster as soon as its last test has ended, in a thread.
+    ``reuse`` (a name) or ``reuse_keyed`` keep them between runs (``reuse.py``); ``fresh`` remakes them."""
 
     def __init__(self, registry: Registry, kubeconfig: Path | None, reuse: str | None = None,
-                 keep: bool = False) -> None:  # fmt: skip
+                 keep: bool = False, reuse_keyed: bool = False, fresh: bool = False) -> None:  # fmt: skip
         self.registry, self.kubeconfig, self.reuse, self.keep = registry, kubeconfig, reuse, keep
+        self.reuse_keyed, self.fresh = reuse_keyed, fresh
         self.local: dict[str, Cluster] = {}
         self.plan: dict[str, str] = {}
         self.releasing: list[threading.Thread] = []
 
+    @property
+    def kept(self) -> bool:
+        """Shared clusters outlive the session (kept, or reused)."""
+        return self.keep or bool(self.reuse) or self.reuse_keyed
+
     def shared(self, provider: str, spec: ClusterSpec, background: bool = False) -> Cluster:
         """The shared cluster for (provider, spec); ``background``: made ahead of need, yielding the
         CPU (see harness.providers.containers.priority) until it is ready or a test asks for it."""
-        if self.reuse:
-            return Cluster.load(self.reuse)
         key = cluster_key(provider, spec)
         mark_used()
         if key not in self.local:
             if not background:
                 self.registry.wanted_now(key)
 
-            def make() -> Cluster:
+            def make(full: ClusterSpec = spec, prov: str = provider) -> Cluster:
                 until = (lambda: self.registry.is_wanted_now(key)) if background else None
-                return create_cluster(spec, provider=provider, keep=self.keep, progress=Progress(tick=60),
+                return create_cluster(full, provider=prov, keep=self.kept, progress=Progress(tick=60),
                                       kubeconfig=self.kubeconfig, background_until=until, owner=owner())  # fmt: skip
 
-            self.local[key] = self.registry.acquire(key, xdist_worker(), make)
+            name = self.reuse or (reuse.keyed_name(key) if self.reuse_keyed else None)
+            if name:
+                self.local[key] = self.registry.acquire(
+                    key, xdist_worker(), lambda: reuse.reused(name, provider, spec, self.fresh, make)
+                )
+            else:
+                self.local[key] = self.registry.acquire(key, xdist_worker(), make)
         return self.local[key]
 
     def test_done(self, nodeid: str) -> None:
         key = self.plan.get(nodeid)
-        if key is None or self.keep or self.reuse:
+        if key is None or self.kept:
             return
         name = self.registry.finished(key, nodeid, sum(k == key for k in self.plan.values()))
         if name:
@@ -125,8 +137,9 @@ POOL_KEY = pytest.StashKey[Pool]()
 @pytest.fixture(scope="session")
 def cluster_pool(pytestconfig: pytest.Config, cluster_kubeconfig: Path | None) -> Pool:
     """The session's shared clusters (``--kh-reuse-cluster NAME`` attaches every test to a kept one)."""
-    pool = Pool(Registry(session_dir()), cluster_kubeconfig, pytestconfig.getoption("kh_reuse_cluster"),
-                keep=bool(pytestconfig.getoption("kh_keep_cluster")))  # fmt: skip
+    opt = pytestconfig.getoption
+    pool = Pool(Registry(session_dir()), cluster_kubeconfig, opt("kh_reuse_cluster"), keep=bool(opt("kh_keep_cluster")),
+                reuse_keyed=bool(opt("kh_reuse")), fresh=bool(opt("kh_create_cluster")))  # fmt: skip
     pytestconfig.stash[POOL_KEY] = pool
     return pool
 
@@ -148,7 +161,7 @@ def _shared_clusters(request: pytest.FixtureRequest) -> Iterator[None]:
     last test). Under xdist, worker N also starts making every N-th of them at once, in a thread,
     so different clusters come up side by side instead of when a test first asks; all but the
     first (the one the first tests want) in the background."""
-    if not any(markers.uses_cluster(i) for i in request.session.items) or request.config.getoption("kh_reuse_cluster"):
+    if not any(markers.uses_cluster(i) for i in request.session.items):
         yield
         return
     pool: Pool = request.getfixturevalue("cluster_pool")
@@ -217,6 +230,33 @@ def cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: Cl
     if (waited := time.monotonic() - start) > 0.1:  # not the test's own time (durations, scheduling)
         request.node.user_properties.append((CLUSTER_WAIT, round(waited, 2)))
     return shared
+
+
+@pytest.fixture(scope="session")
+def session_cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: ClusterSpec,
+                    cluster_provider: str) -> Cluster:  # fmt: skip
+    """The session's default shared cluster (``--kh-provider``, ``--kh-spec``), session-scoped: the
+    very cluster an unmarked test gets as ``cluster``, for session fixtures that install something
+    once (an operator, a CRD). Held until the session ends (not released after its last test)."""
+    return _held(cluster_pool, cluster_provider, cluster_spec)
+
+
+@pytest.fixture(scope="module")
+def module_shared_cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: ClusterSpec,
+                          cluster_provider: str) -> Cluster:  # fmt: skip
+    """The shared cluster the module's markers (``pytestmark = pytest.mark.kh_cluster(...)``,
+    ``kh_provider``) ask for, module-scoped: the one the module's tests get as ``cluster``."""
+    want = markers.request_for(request.node, cluster_spec, cluster_provider)
+    if want.disruptive:
+        raise UsageError("module_shared_cluster is shared: a kh_disruptive module gets a private one",
+                         fix="use module_cluster in a kh_disruptive module")  # fmt: skip
+    return _held(cluster_pool, want.provider, want.spec)
+
+
+def _held(pool: Pool, provider: str, spec: ClusterSpec) -> Cluster:
+    found = pool.shared(provider, spec)
+    pool.registry.pin(cluster_key(provider, spec))
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,8 @@ MARKERS = {
     "kh_provider": "kh_provider(name): the provider that makes the test's cluster (kind, kubeadm, existing, ...)",
     "kh_disruptive": "the test breaks its cluster: it runs on a private cluster no other test uses",
 }
-CLUSTER_FIXTURES = {"cluster", "k8s_client", "namespace", "cluster_factory", "module_cluster"}
+CLUSTER_FIXTURES = {"cluster", "k8s_client", "namespace", "cluster_factory", "module_cluster", "session_cluster",
+                    "module_shared_cluster"}  # fmt: skip
 
 
 @dataclass(frozen=True)

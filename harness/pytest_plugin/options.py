@@ -44,7 +44,19 @@ OPTIONS = [
     Option("node_image", "node image to use instead of building the default one"),
     Option("kubeconfig", "with --kh-provider existing: the kubeconfig of a cluster made elsewhere"),
     Option("keep_cluster", "keep clusters after the session (attach later with --kh-reuse-cluster)", flag=True),
-    Option("reuse_cluster", "attach to this kept cluster (by name) instead of creating the default one"),
+    Option(
+        "reuse_cluster",
+        "run every shared-cluster test on this kept cluster (made when missing; a test "
+        "asking for another cluster is refused)",
+    ),
+    Option(
+        "reuse",
+        "keep shared clusters between runs, one per provider and spec (kh-reuse-<key>), made when missing",
+        flag=True,
+    ),
+    Option(
+        "create_cluster", "with --kh-reuse or --kh-reuse-cluster: delete the kept cluster and make it anew", flag=True
+    ),
     Option(
         "artifacts_dir",
         "where failure bundles go (default: the reports folder: $KUBE_HARNESS_REPORTS, $ARTIFACTS or ./reports)",

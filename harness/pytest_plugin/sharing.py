@@ -96,6 +96,15 @@ class Registry:
             doc[key] = entry
             self._write(doc)
 
+    def pin(self, key: str) -> None:
+        """A session or module fixture holds cluster ``key``: it is not released after its last
+        test (the fixture's teardown may still need it); the session's end deletes it."""
+        with self._key_lock(key), self._global():
+            doc = self._read()
+            if key in doc:
+                doc[key]["pinned"] = True
+                self._write(doc)
+
     def wanted_now(self, key: str) -> None:
         """A test is waiting for cluster ``key``: a background creation of it stops yielding the CPU."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -113,7 +122,7 @@ class Registry:
             if not entry or "name" not in entry or entry.get("released"):
                 return None
             entry["done"] = sorted({*entry.get("done", []), nodeid})
-            entry["released"] = len(entry["done"]) >= total
+            entry["released"] = len(entry["done"]) >= total and not entry.get("pinned")
             self._write(doc)
             return str(entry["name"]) if entry["released"] else None
 

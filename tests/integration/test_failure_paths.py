@@ -20,6 +20,7 @@ from harness.providers.base import LABEL_KEEP
 from harness.providers.containers import dockerapi
 from harness.spec import spec_from_kwargs
 from tests.integration.conftest import assert_healthy
+from tests.outcomes import tests_only
 
 pytestmark = pytest.mark.kh_cluster
 REAL_CACHE = str(cache_root())
@@ -70,7 +71,7 @@ def test_gc_spares_a_kept_cluster_made_by_pytest_and_removes_an_orphan(pytester:
         (pytester.path / "kept" / "test_kept.py").write_text(KEPT_SESSION)
         mp.setenv("KUBE_HARNESS_REPORTS", str(kept_reports))
         mp.setenv("KUBE_HARNESS_SPEC", str(_one_node_spec(tmp_path)))
-        pytester.runpytest_subprocess("kept", "--kh-keep-cluster", *args).assert_outcomes(passed=1)
+        tests_only(pytester.runpytest_subprocess("kept", "--kh-keep-cluster", "-rA", *args), passed=1)
         (pytester.path / "killed").mkdir()
         (pytester.path / "killed" / "test_killed.py").write_text(KILLED_SESSION)
         mp.setenv("KUBE_HARNESS_REPORTS", str(orphan_reports))
