@@ -84,9 +84,10 @@ class Pool:
         """Shared clusters outlive the session (kept, or reused)."""
         return self.keep or bool(self.reuse) or self.reuse_keyed
 
-    def shared(self, provider: str, spec: ClusterSpec, background: bool = False) -> Cluster:
+    def shared(self, provider: str, spec: ClusterSpec, background: bool = False, asked: bool = True) -> Cluster:
         """The shared cluster for (provider, spec); ``background``: made ahead of need, yielding the
-        CPU (see harness.providers.containers.priority) until it is ready or a test asks for it."""
+        CPU (see harness.providers.containers.priority) until it is ready or a test asks for it.
+        ``asked``: markers asked for this cluster (a named reused one must then be it)."""
         key = cluster_key(provider, spec)
         mark_used()
         if key not in self.local:
@@ -101,7 +102,9 @@ class Pool:
             name = self.reuse or (reuse.keyed_name(key) if self.reuse_keyed else None)
             if name:
                 self.local[key] = self.registry.acquire(
-                    key, xdist_worker(), lambda: reuse.reused(name, provider, spec, self.fresh, make)
+                    key,
+                    xdist_worker(),
+                    lambda: reuse.reused(name, provider, spec, self.fresh, make, strict=asked, healthy=not self.reuse),
                 )
             else:
                 self.local[key] = self.registry.acquire(key, xdist_worker(), make)
@@ -226,7 +229,8 @@ def cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cluster_spec: Cl
     if want.disruptive:
         return cluster_factory(provider=want.provider, spec=want.spec)
     start = time.monotonic()
-    shared = cluster_pool.shared(want.provider, want.spec)
+    asked = want.spec != cluster_spec or want.provider != cluster_provider  # markers asked for another one
+    shared = cluster_pool.shared(want.provider, want.spec, asked=asked)
     if (waited := time.monotonic() - start) > 0.1:  # not the test's own time (durations, scheduling)
         request.node.user_properties.append((CLUSTER_WAIT, round(waited, 2)))
     return shared
@@ -250,11 +254,12 @@ def module_shared_cluster(request: pytest.FixtureRequest, cluster_pool: Pool, cl
     if want.disruptive:
         raise UsageError("module_shared_cluster is shared: a kh_disruptive module gets a private one",
                          fix="use module_cluster in a kh_disruptive module")  # fmt: skip
-    return _held(cluster_pool, want.provider, want.spec)
+    asked = want.spec != cluster_spec or want.provider != cluster_provider
+    return _held(cluster_pool, want.provider, want.spec, asked)
 
 
-def _held(pool: Pool, provider: str, spec: ClusterSpec) -> Cluster:
-    found = pool.shared(provider, spec)
+def _held(pool: Pool, provider: str, spec: ClusterSpec, asked: bool = False) -> Cluster:
+    found = pool.shared(provider, spec, asked=asked)
     pool.registry.pin(cluster_key(provider, spec))
     return found
 

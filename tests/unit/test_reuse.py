@@ -53,11 +53,20 @@ def test_create_cluster_remakes_it_and_a_dead_one_is_remade(made: Made, monkeypa
     reuse.reused("kh-dev", "kind", spec, fresh=False, create=made.create)
     reuse.reused("kh-dev", "kubeadm", spec, fresh=True, create=made.create)  # fresh: even another spec
     monkeypatch.setattr(reuse, "_answers", lambda cluster: False)
-    reuse.reused("kh-dev", "kubeadm", spec, fresh=False, create=made.create)
+    reuse.reused("kh-dev", "kubeadm", spec, fresh=False, create=made.create)  # named: used as it is
+    assert made.deleted == ["kh-dev"] and len(made.made) == 2
+    reuse.reused("kh-dev", "kubeadm", spec, fresh=False, create=made.create, healthy=True)  # keyed: remade
     assert made.deleted == ["kh-dev", "kh-dev"] and len(made.made) == 3
+
+
+def test_an_unmarked_test_takes_the_named_cluster_whatever_it_is(made: Made) -> None:
+    reuse.reused("kh-dev", "kubeadm", spec_from_kwargs(control_planes=3, workers=1), fresh=False, create=made.create)
+    found = reuse.reused("kh-dev", "kind", spec_from_kwargs(workers=2), fresh=False, create=made.create, strict=False)
+    assert found.provider == "kubeadm" and len(made.made) == 1
 
 
 def test_keyed_names_follow_the_spec() -> None:
     a, b = (reuse._key("kind", spec_from_kwargs(workers=n)) for n in (1, 2))
     assert a != b and reuse.keyed_name(a).startswith("kh-reuse-") and len(reuse.keyed_name(a)) <= 40
     assert reuse._key("kind", spec_from_kwargs(workers=1, name="x")) == a  # the name is not the spec
+    assert reuse._key("kind", spec_from_kwargs(workers=1, node_image="kube-harness/node:v1.37.2")) == a
