@@ -2,7 +2,9 @@
 provider): an image archive is copied to each node through the ``Node`` seam and imported into its
 containerd's ``k8s.io`` namespace, where the kubelet finds it (``imagePullPolicy: Never`` or
 ``IfNotPresent``). Idempotent by digest: a node whose containerd already has every name at the
-archive's digest is left alone, so loading twice costs one ``ctr images ls`` per node.
+archive's digest is left alone, so loading twice costs one ``ctr images ls`` per node (plus, for a
+Docker-format archive, one ``ctr content get`` of each image's manifest: such archives name the
+image's config digest, the Docker image id, not a manifest).
 
     kube-harness load CLUSTER my/app:dev other:1.2      # from the local Docker image store
     kube-harness load CLUSTER --archive app.tar          # a `docker save` / OCI archive
@@ -35,8 +37,8 @@ NAME_KEYS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
 
 @dataclass(frozen=True)
 class Archive:
-    """An image archive and what it holds: name -> manifest digest ("" when the archive's format
-    does not say: then a node that has the name counts as having it)."""
+    """An image archive and what it holds: name -> ``manifest:<digest>`` (OCI archives) or
+    ``config:<digest>`` (Docker archives: the image id), or "" (a node with the name has it)."""
 
     path: Path
     images: dict[str, str] = field(default_factory=dict)
@@ -54,7 +56,8 @@ def read_archive(path: Path) -> Archive:
                 return Archive(path, _oci_names(_json(tar, members["index.json"])))
             if "manifest.json" in members:
                 manifest = _json(tar, members["manifest.json"])
-                return Archive(path, {normalize(t): "" for m in manifest for t in m.get("RepoTags") or []})
+                return Archive(path, {normalize(t): _config_digest(m.get("Config", ""))
+                                      for m in manifest for t in m.get("RepoTags") or []})  # fmt: skip
     except (tarfile.TarError, ValueError) as exc:
         raise UsageError(f"{path} is not an image archive ({exc})",
                          fix="make one with `docker save -o FILE IMAGE`") from exc  # fmt: skip
@@ -75,8 +78,14 @@ def _oci_names(index: dict[str, Any]) -> dict[str, str]:
         notes = desc.get("annotations") or {}
         name = next((notes[k] for k in NAME_KEYS if ":" in notes.get(k, "") or "/" in notes.get(k, "")), "")
         if name:
-            out[normalize(name)] = desc.get("digest", "")
+            out[normalize(name)] = f"manifest:{desc['digest']}" if desc.get("digest") else ""
     return out
+
+
+def _config_digest(config_path: str) -> str:
+    """``blobs/sha256/<hex>`` or ``<hex>.json`` (Docker's layouts) -> ``config:sha256:<hex>``."""
+    hexpart = config_path.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"config:sha256:{hexpart}" if len(hexpart) == 64 else ""
 
 
 def normalize(name: str) -> str:
@@ -109,9 +118,22 @@ def on_node(node: Node) -> dict[str, str]:
     return {r[0]: r[2] for r in rows if len(r) >= 3}
 
 
+def _config_of(node: Node, manifest: str) -> str:
+    """The config digest of the image whose manifest (or index: its first manifest) is ``manifest``."""
+    doc = json.loads(node.command(*CTR, "content", "get", manifest, timeout=60).run().stdout)
+    if "manifests" in doc:
+        return _config_of(node, doc["manifests"][0]["digest"]) if doc["manifests"] else ""
+    return str(doc.get("config", {}).get("digest", ""))
+
+
 def missing(node: Node, images: dict[str, str]) -> list[str]:
     have = on_node(node)
-    return [n for n, digest in images.items() if n not in have or (digest and have[n] != digest)]
+    lacking = []
+    for name, want in images.items():
+        kind, _, digest = want.partition(":")
+        if name not in have or (kind == "manifest" and have[name] != digest) or (kind == "config" and _config_of(node, have[name]) != digest):
+            lacking.append(name)
+    return lacking
 
 
 def load_node(node: Node, archive: Archive, pin: bool = False) -> int:

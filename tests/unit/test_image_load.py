@@ -44,12 +44,15 @@ def test_oci_archive_names_and_digests(tmp_path: Path) -> None:
         {"digest": "sha256:cc"},  # untagged: nothing to name
     ]}  # fmt: skip
     archive = load.read_archive(tar_with(tmp_path / "a.tar", {"index.json": index, "oci-layout": {}}))
-    assert archive.images == {"docker.io/me/app:dev": "sha256:aa", "docker.io/library/other:1": "sha256:bb"}
+    assert archive.images == {"docker.io/me/app:dev": "manifest:sha256:aa",
+                              "docker.io/library/other:1": "manifest:sha256:bb"}  # fmt: skip
 
 
-def test_docker_archive_names_without_digests(tmp_path: Path) -> None:
-    archive = load.read_archive(tar_with(tmp_path / "d.tar", {"manifest.json": [{"RepoTags": ["app:1"]}]}))
-    assert archive.images == {"docker.io/library/app:1": ""}
+def test_docker_archive_names_with_their_image_ids(tmp_path: Path) -> None:
+    config = "ab" * 32
+    manifest = [{"RepoTags": ["app:1"], "Config": f"{config}.json"}, {"RepoTags": ["old:1"], "Config": "x.json"}]
+    archive = load.read_archive(tar_with(tmp_path / "d.tar", {"manifest.json": manifest}))
+    assert archive.images == {"docker.io/library/app:1": f"config:sha256:{config}", "docker.io/library/old:1": ""}
 
 
 def test_not_an_archive_is_named_with_the_fix(tmp_path: Path) -> None:
@@ -62,17 +65,21 @@ def test_not_an_archive_is_named_with_the_fix(tmp_path: Path) -> None:
 
 
 class FakeNode:
-    """A node whose containerd holds ``have`` (name -> digest) and gains the archive on import."""
+    """A node whose containerd holds ``have`` (name -> manifest digest) and gains the archive on
+    import; ``configs``: manifest digest -> config digest (what ``ctr content get`` shows)."""
 
-    def __init__(self, have: dict[str, str], gains: dict[str, str]) -> None:
+    def __init__(self, have: dict[str, str], gains: dict[str, str], configs: dict[str, str] | None = None) -> None:
         self.name, self.have, self.gains, self.argvs = "n1", dict(have), gains, list[tuple[str, ...]]()
         self.copied: list[str] = []
+        self.configs = configs or {}
 
     def command(self, *argv: str, input: str | None = None, timeout: float | None = None) -> Cmd:
         self.argvs.append(argv)
         if argv[3:5] == ("images", "import"):
             self.have.update(self.gains)
         out = "\n".join([LS_HEADER, *(f"{n} application/x {d} 1MiB linux/amd64 -" for n, d in self.have.items())])
+        if argv[3:5] == ("content", "get"):
+            out = json.dumps({"config": {"digest": self.configs.get(argv[5], "")}})
         cmd = Cmd(list(argv))
         cmd.run = lambda check=True, **_: Result(list(argv), 0, out, "", 0.0)  # type: ignore[method-assign]
         return cmd
@@ -82,13 +89,22 @@ class FakeNode:
 
 
 def test_a_node_with_every_image_at_its_digest_is_left_alone(tmp_path: Path) -> None:
-    archive = load.Archive(tmp_path / "a.tar", {"docker.io/me/app:dev": "sha256:aa"})
-    node = FakeNode({"docker.io/me/app:dev": "sha256:aa"}, {})
+    archive = load.Archive(tmp_path / "a.tar", {"docker.io/me/app:dev": "manifest:sha256:aa",
+                                                "docker.io/me/db:1": "config:sha256:cc"})  # fmt: skip
+    node = FakeNode({"docker.io/me/app:dev": "sha256:aa", "docker.io/me/db:1": "sha256:m1"}, {},
+                    configs={"sha256:m1": "sha256:cc"})  # fmt: skip
     assert load.load_node(node, archive) == 0 and node.copied == []  # type: ignore[arg-type]
 
 
+def test_a_rebuilt_docker_image_under_a_known_name_is_imported(tmp_path: Path) -> None:
+    archive = load.Archive(tmp_path / "a.tar", {"docker.io/me/db:1": "config:sha256:new"})
+    node = FakeNode({"docker.io/me/db:1": "sha256:m1"}, {"docker.io/me/db:1": "sha256:m2"},
+                    configs={"sha256:m1": "sha256:old", "sha256:m2": "sha256:new"})  # fmt: skip
+    assert load.load_node(node, archive) == 1  # type: ignore[arg-type]
+
+
 def test_a_new_digest_under_a_known_name_is_imported(tmp_path: Path) -> None:
-    archive = load.Archive(tmp_path / "a.tar", {"docker.io/me/app:dev": "sha256:new"})
+    archive = load.Archive(tmp_path / "a.tar", {"docker.io/me/app:dev": "manifest:sha256:new"})
     node = FakeNode({"docker.io/me/app:dev": "sha256:old"}, {"docker.io/me/app:dev": "sha256:new"})
     assert load.load_node(node, archive, pin=True) == 1  # type: ignore[arg-type]
     (remote,) = node.copied
