@@ -126,14 +126,18 @@ def _config_of(node: Node, manifest: str) -> str:
     return str(doc.get("config", {}).get("digest", ""))
 
 
+def _has(node: Node, have: dict[str, str], name: str, want: str) -> bool:
+    kind, _, digest = want.partition(":")
+    if name not in have:
+        return False
+    if kind == "manifest":
+        return have[name] == digest
+    return kind != "config" or _config_of(node, have[name]) == digest
+
+
 def missing(node: Node, images: dict[str, str]) -> list[str]:
     have = on_node(node)
-    lacking = []
-    for name, want in images.items():
-        kind, _, digest = want.partition(":")
-        if name not in have or (kind == "manifest" and have[name] != digest) or (kind == "config" and _config_of(node, have[name]) != digest):
-            lacking.append(name)
-    return lacking
+    return [name for name, want in images.items() if not _has(node, have, name, want)]
 
 
 def load_node(node: Node, archive: Archive, pin: bool = False) -> int:
