@@ -1,9 +1,11 @@
-"""kind and kubectl: taken from PATH when their versions fit, else built from the Go proxy."""
+"""kind and kubectl: taken from PATH when their versions fit, else built from the Go proxy; kubectl
+comes out of the node image's Kubernetes build (one compile serves the tool and the image)."""
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -66,14 +68,17 @@ def ensure_kind(progress: Progress, version: str = KIND_VERSION) -> Path:
 
 
 def ensure_kubectl(progress: Progress, version: str = KUBECTL_VERSION) -> Path:
+    """kubectl of ``version``: from PATH if it fits, else the one of the Kubernetes build the node
+    image uses (``harness.images.pieces.kubernetes``, cached by its inputs: built here at most once
+    for both, whichever asks first)."""
     if path := find("kubectl", version):
         return path
+    from harness.images import pieces
+
+    built = pieces.kubernetes(parse_version(version), progress) / "kubectl"
     out = tool_dir("kubectl", version)
-    with progress.step(f"build kubectl {version} from the Go module proxy", "tool-kubectl") as log:
-        gobuild.build_kubernetes(
-            parse_version(version), out / "src", out / "tmp", log, commands=["kubectl"], etcd=False
-        )
-        (out / "tmp" / "kubectl").rename(out / "kubectl")
-        shutil.rmtree(out / "tmp")
-        shutil.rmtree(out / "src")
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f"kubectl.{os.getpid()}.tmp"
+    shutil.copy2(built, tmp)
+    tmp.replace(out / "kubectl")  # whole or absent: another process may look at the same moment
     return out / "kubectl"

@@ -169,3 +169,21 @@ def test_builds_of_one_cache_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch, 
     other.join()
     assert events == ["in", "out", "in", "out"]
     assert any("waiting for another build" in s for s in said)
+
+
+def test_kubectl_comes_from_the_node_images_kubernetes_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.images import pieces, tools
+    from harness.progress import Progress
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text("#!/bin/sh\n")
+    asked: list[str] = []
+    monkeypatch.setattr(tools, "find", lambda name, want: None)
+    monkeypatch.setattr(pieces, "kubernetes", lambda version, progress: asked.append(version.text) or bin_dir)
+    path = tools.ensure_kubectl(Progress(quiet=True), "v1.37.2")
+    assert (
+        asked == ["v1.37.2"]
+        and path.read_text() == "#!/bin/sh\n"
+        and path == tools.tool_dir("kubectl", "v1.37.2") / "kubectl"
+    )
