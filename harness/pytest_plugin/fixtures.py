@@ -24,7 +24,7 @@ import pytest
 from harness.cluster import Cluster
 from harness.errors import UsageError
 from harness.images.build import BuildOptions, build_node_image
-from harness.k8s.client import K8s
+from harness.k8s.client import K8s, client_for
 from harness.lifecycle import create_cluster, delete_cluster
 from harness.progress import Progress
 from harness.pytest_plugin import markers, reuse
@@ -321,13 +321,18 @@ def k8s_client(cluster: Cluster) -> Iterator[K8s]:
 
 @pytest.fixture
 def namespace(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[str]:
-    """A fresh namespace for the test, deleted afterwards (without waiting)."""
+    """A fresh namespace for the test, deleted afterwards (without waiting); through the Python
+    client (no kubectl process per test)."""
+    from kubernetes import client as k8s
+
     digest = hashlib.sha256(f"{request.node.nodeid}{os.getpid()}".encode()).hexdigest()[:6]
     name = f"kh-{re.sub(r'[^a-z0-9]+', '-', request.node.name.lower())[:40].strip('-')}-{digest}"
-    cluster.kubectl("create", "namespace", name)
+    core = client_for(cluster.kubeconfig).core
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)), _request_timeout=60)
     request.node.stash[NAMESPACE_KEY] = name
     yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    with contextlib.suppress(Exception):  # the cluster may be gone (a disruptive test): nothing to clean
+        core.delete_namespace(name, propagation_policy="Background", _request_timeout=30)
 
 
 NAMESPACE_KEY = pytest.StashKey[str]()
