@@ -159,3 +159,18 @@ def test_suite_properties_join_distinct_values_and_find_names_the_fix() -> None:
     with pytest.raises(UsageError, match="no session or run record") as err:
         find("nope")
     assert "session-<id>" in (err.value.fix or "")
+
+
+def test_a_cli_create_writes_a_session_record_of_its_run_even_when_it_fails(tmp_path: Path) -> None:
+    from harness.reporting.session import recorded
+
+    with pytest.raises(RuntimeError), recorded("create", ["create", "--name", "demo"]) as session:
+        run = create_run(tmp_path / "run")
+        run.save()
+        note_run(run)
+        raise RuntimeError("join failed")
+    again = SessionRecord.load(session.path)
+    assert again.kind == "create" and again.status == "failed" and again.clusters[0]["cluster"] == "demo"
+    with recorded("create", ["create", "--bad"]) as nothing:
+        pass  # refused before anything was made: no record
+    assert not nothing.path.exists()
