@@ -23,7 +23,7 @@ def split(result: pytest.RunResult) -> tuple[Counter[str], Counter[str]]:
     return tests, phases
 
 
-def tests_only(result: pytest.RunResult, **expected: int) -> None:
+def own_outcomes(result: pytest.RunResult, **expected: int) -> None:
     """Like ``assert_outcomes`` for the session's own tests; and some phase case was reported."""
     tests, phases = split(result)
     assert dict(tests) == {k: v for k, v in expected.items() if v}, result.stdout.str()[-3000:]

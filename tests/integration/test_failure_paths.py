@@ -20,7 +20,7 @@ from harness.providers.base import LABEL_KEEP
 from harness.providers.containers import dockerapi
 from harness.spec import spec_from_kwargs
 from tests.integration.conftest import assert_healthy
-from tests.outcomes import tests_only
+from tests.outcomes import own_outcomes
 
 pytestmark = pytest.mark.kh_cluster
 REAL_CACHE = str(cache_root())
@@ -71,7 +71,7 @@ def test_gc_spares_a_kept_cluster_made_by_pytest_and_removes_an_orphan(pytester:
         (pytester.path / "kept" / "test_kept.py").write_text(KEPT_SESSION)
         mp.setenv("KUBE_HARNESS_REPORTS", str(kept_reports))
         mp.setenv("KUBE_HARNESS_SPEC", str(_one_node_spec(tmp_path)))
-        tests_only(pytester.runpytest_subprocess("kept", "--kh-keep-cluster", "-rA", *args), passed=1)
+        own_outcomes(pytester.runpytest_subprocess("kept", "--kh-keep-cluster", "-rA", *args), passed=1)
         (pytester.path / "killed").mkdir()
         (pytester.path / "killed" / "test_killed.py").write_text(KILLED_SESSION)
         mp.setenv("KUBE_HARNESS_REPORTS", str(orphan_reports))

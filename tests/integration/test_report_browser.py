@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from harness.paths import cache_root
-from tests.outcomes import tests_only
+from tests.outcomes import own_outcomes
 
 pytestmark = pytest.mark.kh_cluster
 BROWSER = "chromium-headless-shell"  # Debian's package of that name (`./dev test` installs it)
@@ -102,7 +102,7 @@ def test_report_of_a_real_session_renders_in_chromium(pytester: pytest.Pytester,
     html = pytester.path / "out" / "report.html"
     result = pytester.runpytest_subprocess("--kh-node-image", node_image, f"--kh-html={html}", "-rA",
                                            "-p", "no:cacheprovider", timeout=900)  # fmt: skip
-    tests_only(result, passed=1, failed=1)  # the failure is the one on purpose
+    own_outcomes(result, passed=1, failed=1)  # the failure is the one on purpose
     page = render(html, html.parent / "report.png")
     assert any("phase-timeline" in where for where in page.svg_in), "no phase timeline drawn"
     assert any("fault-timeline" in where for where in page.svg_in), "no fault timeline drawn"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.providers.containers import dockerapi
-from tests.outcomes import tests_only
+from tests.outcomes import own_outcomes
 
 pytestmark = pytest.mark.kh_cluster
 
@@ -50,7 +50,7 @@ def test_xdist_workers_share_one_cluster_and_disruptive_gets_its_own(
     monkeypatch.setenv("RECORD_FILE", str(record))
     pytester.makepyfile(test_shared=SHARED_TESTS)
     result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist", "--kh-node-image", node_image, "-q", "-rA")
-    tests_only(result, passed=7)
+    own_outcomes(result, passed=7)
     rows = _records(record)
     shared = [r for r in rows if r["tag"] == "shared"]
     disruptive = [r for r in rows if r["tag"] == "disruptive"]
@@ -86,7 +86,7 @@ def test_failing_test_gets_a_failure_bundle(pytester: pytest.Pytester, node_imag
     pytester.makepyfile(test_zz_after=RELEASED_AFTER)
     result = pytester.runpytest_subprocess("--kh-node-image", node_image, "-rA", "--kh-artifacts-dir",
                                            str(pytester.path / "artifacts"))  # fmt: skip
-    tests_only(result, failed=1, passed=1)
+    own_outcomes(result, failed=1, passed=1)
     out = result.stdout.str()
     assert "kube-harness failure bundle" in out
     bundles = list((pytester.path / "artifacts").glob("session-*/bundles/*"))
