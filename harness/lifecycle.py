@@ -72,7 +72,7 @@ def _validate(spec: Any, prov: Provider, progress: Progress) -> None:
 def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, keep_failed: bool = False,
                    phased: bool = False, progress: Progress | None = None, kubeconfig: Path | None = None,
                    background_until: Callable[[], bool] | None = None,
-                   owner: dict[str, str] | None = None) -> Cluster:  # fmt: skip
+                   owner: dict[str, str] | None = None, phase_cases: bool = False) -> Cluster:  # fmt: skip
     """Make a cluster from ``spec``; returns its handle (state saved; kubeconfig under the run dir).
 
     ``keep``: the cluster is kept (labelled so: gc never removes it, only ``delete`` does).
@@ -88,7 +88,7 @@ def create_cluster(spec: Any, provider: str = "kind", keep: bool = False, keep_f
     _validate(spec, prov, progress)
     record = RunRecord(run_id, "create", cluster=name, provider=provider, spec=spec.model_dump(mode="json"),
                        kubernetes_version=spec.kubernetes_version)  # fmt: skip
-    note_run(record)
+    note_run(record, phase_cases)  # phase_cases: the pytest fixtures' clusters (their phases as JUnit cases)
     cluster = Cluster(name, provider, run_id, keep=keep, spec=record.spec, owner=dict(owner or {}))
     _claim(cluster)
     progress.say(f"==> creating cluster {name} with {provider} (run {run_id}, record {record.path})")

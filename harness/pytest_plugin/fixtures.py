@@ -97,7 +97,8 @@ class Pool:
             def make(full: ClusterSpec = spec, prov: str = provider) -> Cluster:
                 until = (lambda: self.registry.is_wanted_now(key)) if background else None
                 return create_cluster(full, provider=prov, keep=self.kept, progress=Progress(tick=60),
-                                      kubeconfig=self.kubeconfig, background_until=until, owner=owner())  # fmt: skip
+                                      kubeconfig=self.kubeconfig, background_until=until, owner=owner(),
+                                      phase_cases=True)  # fmt: skip
 
             name = self.reuse or (reuse.keyed_name(key) if self.reuse_keyed else None)
             if name:
@@ -210,7 +211,8 @@ def cluster_factory(
         base = (spec or cluster_spec).model_dump(mode="json", exclude_unset=True)
         name = f"{_private_name(request.node.nodeid)}{len(made) or ''}"
         full = spec_from_kwargs(**{**base, **fields, "name": name})
-        made.append(create_cluster(full, owner=owner(), provider=provider or cluster_provider, keep=keep_cluster,
+        made.append(create_cluster(full, owner=owner(), phase_cases=True,
+                                   provider=provider or cluster_provider, keep=keep_cluster,
                                    progress=Progress(tick=60), kubeconfig=cluster_kubeconfig))  # fmt: skip
         return made[-1]
 
@@ -274,7 +276,8 @@ def module_cluster(request: pytest.FixtureRequest, cluster_spec: ClusterSpec, cl
     base = want.spec.model_dump(mode="json", exclude_unset=True)
     spec = spec_from_kwargs(**{**base, "name": _private_name(request.node.nodeid)})
     mark_used()
-    cluster = create_cluster(spec, owner=owner(), provider=want.provider, keep=keep_cluster, progress=Progress(tick=60),
+    cluster = create_cluster(spec, owner=owner(), phase_cases=True, provider=want.provider, keep=keep_cluster,
+                             progress=Progress(tick=60),
                              kubeconfig=cluster_kubeconfig)  # fmt: skip
     yield cluster
     if not keep_cluster:

@@ -112,7 +112,7 @@ class Reporter:
 
         if self.follower:
             self.follower.stop()
-        runs = [r for r in session_runs(session_dir()) if r.kind == "create"]
+        runs = [r for r in session_runs(session_dir(), cases_only=True) if r.kind == "create"]
         for run in runs:
             report_cases(self.config, session, phase_cases(_as_dict(run)))
         self.record.tests = list(self.tests.values())

@@ -28,23 +28,25 @@ SESSION_DIR_ENV = "KUBE_HARNESS_SESSION_DIR"
 RUNS = "runs"  # in the session folder: one run folder per line
 
 
-def note_run(record: RunRecord) -> None:
-    """Count this run in the current session, if there is one (a no-op for plain scripts)."""
+def note_run(record: RunRecord, phase_cases: bool = False) -> None:
+    """Count this run in the current session, if there is one (a no-op for plain scripts).
+    ``phase_cases``: its phases become test cases (clusters the plugin's fixtures made; not a
+    create a test makes itself, perhaps failing on purpose)."""
     folder = os.environ.get(SESSION_DIR_ENV)
     if not folder:
         return
     Path(folder).mkdir(parents=True, exist_ok=True)
     with (Path(folder) / RUNS).open("a") as fh:  # one short append per line: safe across processes
-        fh.write(str(Path(record.dir).resolve()) + "\n")
+        fh.write(str(Path(record.dir).resolve()) + ("\tcases" if phase_cases else "") + "\n")
 
 
-def session_runs(folder: Path) -> list[RunRecord]:
-    """The run records of the runs noted in ``folder`` that still exist, in the order they began."""
+def session_runs(folder: Path, cases_only: bool = False) -> list[RunRecord]:
+    """The run records of the runs noted in ``folder`` that still exist, in the order they began
+    (``cases_only``: those whose phases are to be test cases)."""
     path = folder / RUNS
-    found = []
-    for line in dict.fromkeys(path.read_text().split()) if path.exists() else []:
-        if (Path(line) / "run.json").exists():
-            found.append(RunRecord.load(Path(line) / "run.json"))
+    lines = [ln.split("\t") for ln in path.read_text().splitlines() if ln] if path.exists() else []
+    dirs = dict.fromkeys(parts[0] for parts in lines if not cases_only or parts[1:] == ["cases"])
+    found = [RunRecord.load(Path(d) / "run.json") for d in dirs if (Path(d) / "run.json").exists()]
     return sorted(found, key=lambda r: r.start)
 
 

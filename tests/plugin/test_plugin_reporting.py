@@ -33,7 +33,7 @@ def test_makes_a_cluster(tmp_path):
                                      StepRecord("w2", run.start + 2, 1.0, "failed", "rc 1")]),
                   PhaseRecord("cleanup", "ok", run.start + 3, 0.5, when="failure")]
     run.save()
-    note_run(run)
+    note_run(run, phase_cases=True)
 
 
 def test_injects_a_fault():

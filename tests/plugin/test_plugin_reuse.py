@@ -20,7 +20,7 @@ from tests.outcomes import split
 
 pytestmark = pytest.mark.kh_cluster
 REAL_CACHE = str(cache_root())
-SPEC = "kind: ClusterSpec\ncontrol_planes: 1\nworkers: 0\n"
+SPEC = "control_planes: 1\nworkers: 0\n"
 INNER = """
 import pytest
 
