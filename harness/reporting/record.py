@@ -81,17 +81,22 @@ class RunRecord:
         self.save()
 
     def save(self) -> Path:
-        private_dir(self.path.parent)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(redact(json.dumps(asdict(self), indent=2, default=str)))
-        tmp.replace(self.path)
-        return self.path
+        return save_json(self.path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> RunRecord:
         doc = json.loads(path.read_text())
         doc["phases"] = [_phase(p) for p in doc.get("phases", [])]
         return cls(**doc)
+
+
+def save_json(path: Path, doc: dict[str, Any]) -> Path:
+    """A record written whole (atomically), redacted, in a folder only its owner reads."""
+    private_dir(path.parent)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(redact(json.dumps(doc, indent=2, default=str)))
+    tmp.replace(path)
+    return path
 
 
 def _phase(doc: dict[str, Any]) -> PhaseRecord:

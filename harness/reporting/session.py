@@ -19,9 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.paths import private_dir, reports_root
-from harness.redact import redact
-from harness.reporting.record import RunRecord
+from harness.paths import reports_root
+from harness.reporting.record import RunRecord, save_json
 
 SESSION_ENV = "KUBE_HARNESS_SESSION"
 SESSION_DIR_ENV = "KUBE_HARNESS_SESSION_DIR"
@@ -96,11 +95,7 @@ class SessionRecord:
         return self.save()
 
     def save(self) -> Path:
-        private_dir(self.path.parent)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(redact(json.dumps(asdict(self), indent=2, default=str)))
-        tmp.replace(self.path)
-        return self.path
+        return save_json(self.path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> SessionRecord:
