@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from harness import __version__, signals
 from harness.errors import HarnessError
+from harness.progress import PROGRESS_ENV
 
 
 class HarnessGroup(click.Group):
@@ -124,6 +126,9 @@ def main() -> None:
     # A background job may inherit SIGINT as ignored; Ctrl-C, a CI cancel (SIGTERM) and a closed
     # terminal (SIGHUP) must always reach the phase engine and faults, which turn them into cleanup.
     signals.install()
+    # The CLI's progress is its stderr, also when a test runs it under a pytest that follows a
+    # progress file (that file is for library calls made inside the test process).
+    os.environ.pop(PROGRESS_ENV, None)
     cli(prog_name="kube-harness")
 
 

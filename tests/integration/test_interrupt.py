@@ -9,15 +9,18 @@ import contextlib
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harness.cluster import Cluster
+from harness.errors import HarnessError
 from harness.lifecycle import delete_cluster
 from harness.phases.engine import HOLD_ENV
 from harness.providers.containers import dockerapi
@@ -37,11 +40,32 @@ def _start(provider: str, name: str, phase: str, node_image: str, tmp: Path, kee
     return subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+@pytest.fixture
+def reap() -> Iterator[list[str]]:
+    """Names of clusters a test may make; whatever of them a failed assertion leaves goes at teardown
+    (a held create left running would finish its cluster and slow every later test)."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        if name in dockerapi.labelled_clusters() or dockerapi.resources({"io.x-k8s.kind.cluster": name}):
+            with contextlib.suppress(HarnessError):
+                delete_cluster(name)
+
+
+def _header(proc: subprocess.Popen[str], timeout: float = 60) -> str:
+    """The first stderr line of a create (``==> creating ... record PATH)``), waited for at most ``timeout``."""
+    assert proc.stderr is not None
+    ready, _, _ = select.select([proc.stderr], [], [], timeout)
+    assert ready, f"create printed nothing on stderr in {timeout:.0f}s"
+    return proc.stderr.readline()
+
+
 def _wait_running(proc: subprocess.Popen[str], phase: str, timeout: float = 300) -> None:
     """Read the run record named on stderr until ``phase`` is running (held)."""
-    assert proc.stderr is not None
-    header = proc.stderr.readline()
-    record = Path(re.search(r"record (\S+)\)", header).group(1))  # type: ignore[union-attr]
+    header = _header(proc)
+    found = re.search(r"record (\S+)\)", header)
+    assert found, f"no run record in the first stderr line: {header!r}"
+    record = Path(found.group(1))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if record.exists():
@@ -49,13 +73,20 @@ def _wait_running(proc: subprocess.Popen[str], phase: str, timeout: float = 300)
             if phases and phases[-1]["name"] == phase and phases[-1]["status"] == "running":
                 time.sleep(0.5)  # let the phase log its hold: the SIGINT lands inside the phase
                 return
-        assert proc.poll() is None, f"create exited early: {proc.stderr.read()}"
+        assert proc.poll() is None, f"create exited early: {proc.stderr.read() if proc.stderr else ''}"
         time.sleep(0.2)
     raise AssertionError(f"phase {phase} never ran")
 
 
-def _interrupt(provider: str, phase: str, node_image: str, tmp: Path, keep: bool = False) -> str:
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _interrupt(provider: str, phase: str, node_image: str, tmp: Path, reap: list[str], keep: bool = False) -> str:
     name = f"kh-int-{provider[:4]}-{phase.replace('-', '')[:10]}"
+    reap.append(name)
     proc = _start(provider, name, phase, node_image, tmp, keep)
     try:
         _wait_running(proc, phase)
@@ -63,29 +94,28 @@ def _interrupt(provider: str, phase: str, node_image: str, tmp: Path, keep: bool
         rc = proc.wait(timeout=180)
         assert rc == 130, f"exit {rc}: {proc.stderr.read() if proc.stderr else ''}"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc)
     return name
 
 
 @pytest.mark.parametrize("phase", KUBEADM_PHASES)
-def test_sigint_in_kubeadm_phase_leaves_nothing(phase: str, node_image: str, tmp_path: Path) -> None:
-    name = _interrupt("kubeadm", phase, node_image, tmp_path)
+def test_sigint_in_kubeadm_phase_leaves_nothing(phase: str, node_image: str, tmp_path: Path, reap: list[str]) -> None:
+    name = _interrupt("kubeadm", phase, node_image, tmp_path, reap)
     assert name not in dockerapi.labelled_clusters(), f"leftovers after Ctrl-C in {phase}"
     assert not dockerapi.containers(name)
 
 
 @pytest.mark.parametrize("phase", KIND_PHASES)
-def test_sigint_in_kind_phase_leaves_nothing(phase: str, node_image: str, tmp_path: Path) -> None:
-    name = _interrupt("kind", phase, node_image, tmp_path)
+def test_sigint_in_kind_phase_leaves_nothing(phase: str, node_image: str, tmp_path: Path, reap: list[str]) -> None:
+    name = _interrupt("kind", phase, node_image, tmp_path, reap)
     assert name not in dockerapi.labelled_clusters(), f"leftovers after Ctrl-C in {phase}"
     leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.x-k8s.kind.cluster={name}"],
                                capture_output=True, text=True).stdout.split()  # fmt: skip
     assert not leftovers
 
 
-def test_sigint_with_keep_leaves_the_nodes(node_image: str, tmp_path: Path) -> None:
-    name = _interrupt("kubeadm", "init", node_image, tmp_path, keep=True)
+def test_sigint_with_keep_leaves_the_nodes(node_image: str, tmp_path: Path, reap: list[str]) -> None:
+    name = _interrupt("kubeadm", "init", node_image, tmp_path, reap, keep=True)
     try:
         assert dockerapi.containers(name), "--keep should leave the nodes for inspection"
     finally:
@@ -105,8 +135,9 @@ def test_sigint_with_keep_leaves_the_nodes(node_image: str, tmp_path: Path) -> N
     ],
 )
 def test_sigterm_and_sighup_in_create_leave_nothing(provider: str, phase: str, sig: int, node_image: str,
-                                                    tmp_path: Path) -> None:  # fmt: skip
+                                                    tmp_path: Path, reap: list[str]) -> None:  # fmt: skip
     name = f"kh-sig-{provider[:4]}-{phase.replace('-', '')[:8]}"
+    reap.append(name)
     proc = _start(provider, name, phase, node_image, tmp_path, keep=False)
     try:
         _wait_running(proc, phase)
@@ -114,8 +145,7 @@ def test_sigterm_and_sighup_in_create_leave_nothing(provider: str, phase: str, s
         rc = proc.wait(timeout=180)
         assert rc == 128 + sig, f"exit {rc}: {proc.stderr.read() if proc.stderr else ''}"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        _stop(proc)
     assert name not in dockerapi.labelled_clusters(), f"leftovers after {signal.Signals(sig).name} in {phase}"
     assert not dockerapi.resources({"io.x-k8s.kind.cluster": name})
 
