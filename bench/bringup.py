@@ -29,7 +29,7 @@ from harness.spec import spec_from_kwargs
 
 
 class RawKind:
-    """Plain kind with the harness's kind config, polled with kubectl until ready."""
+    """Plain kind with the harness's kind config, waited for as the providers wait (the API client)."""
 
     def __init__(self, image: str, workdir: Path) -> None:
         self.image, self.workdir = image, workdir
@@ -40,10 +40,11 @@ class RawKind:
         argv = [self.kubectl_bin, "--kubeconfig", str(self.workdir / "kubeconfig"), *args]
         return Cmd(argv, input=input, timeout=60).run(check=check).stdout
 
-    def kubectl_json(self, *args: str) -> dict:
-        import json
+    def get(self, kind: str, name: str | None = None, namespace: str | None = None, labels: str = "",
+            fields: str = "") -> dict:  # fmt: skip
+        from harness.k8s.client import client_for
 
-        return dict(json.loads(self.kubectl(*args, "-o", "json")))
+        return client_for(str(self.workdir / "kubeconfig")).rest.get(kind, name, namespace, labels, fields)
 
     def bringup(self, name: str) -> float:
         config = self.workdir / "kind.yaml"

@@ -12,13 +12,16 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import UsageError, name_taken
 from harness.exec import Cmd
 from harness.paths import cache_root, write_private
 from harness.providers import registry
 from harness.providers.base import CONTROL_PLANE, LABEL_PID, WORKER, Node, Provider, labels
+
+if TYPE_CHECKING:
+    from harness.k8s.rest import Rest
 
 
 def state_dir() -> Path:
@@ -123,6 +126,18 @@ class Cluster:
         return load.load_images(self, list(images))
 
     # -- API access ----------------------------------------------------------------------------
+    @property
+    def api(self) -> Rest:
+        """Plain-JSON reads and watches through this process's client for the kubeconfig."""
+        from harness.k8s.client import client_for
+
+        return client_for(self.kubeconfig).rest
+
+    def get(self, kind: str, name: str | None = None, namespace: str | None = None, labels: str = "",
+            fields: str = "") -> dict[str, Any]:  # fmt: skip
+        """``kubectl get KIND [NAME] -n NAMESPACE -l LABELS -o json``, without a kubectl process."""
+        return self.api.get(kind, name, namespace, labels=labels, fields=fields)
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 180) -> str:
         from harness.images import tools
         from harness.progress import Progress

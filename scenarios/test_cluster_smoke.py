@@ -44,10 +44,10 @@ def test_pod_to_pod_across_nodes(cluster: Cluster) -> None:
 
 def test_cluster_dns_resolves_kubernetes_service(cluster: Cluster, namespace: str) -> None:
     checks.wait_rollout(cluster, "deployment", "coredns", "kube-system")
-    svc_ip = cluster.kubectl("get", "svc", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}")
+    svc_ip = cluster.get("svc", "kubernetes", "default")["spec"]["clusterIP"]
     node = cluster.workers[0].name if cluster.workers else cluster.control_planes[0].name
     cluster.kubectl("apply", "-f", "-", input=checks.echo_pod("dig", node, namespace))
-    cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/dig", "--timeout=120s")
+    checks.wait_pods_ready(cluster, namespace, names=("dig",))
     name = "kubernetes.default.svc.cluster.local"
     dig = ["exec", "-n", namespace, "dig", "--", "dig", "+short", "+time=2", name]
     answer = wait_for(lambda: cluster.kubectl(*dig).split(), timeout=60, interval=1, describe=f"an answer for {name}")

@@ -69,8 +69,8 @@ def upstream(cluster: Cluster, probes: Probes) -> Iterator[tuple[str, str]]:
     """A DNS server run by the scenario (the preloaded CoreDNS image, a hosts zone), and the
     cluster's CoreDNS set to log queries and to forward its zone there; (token, server IP)."""
     token, ns = secrets.token_hex(3), probes.namespace
-    image = cluster.kubectl("get", "deployment", "coredns", "-n", "kube-system", "-o",
-                            "jsonpath={.spec.template.spec.containers[0].image}")  # fmt: skip
+    coredns = cluster.get("deployment", "coredns", "kube-system")["spec"]
+    image = coredns["template"]["spec"]["containers"][0]["image"]
     corefile = (f"{UPSTREAM_ZONE}:53 {{\n  log\n  hosts {{\n    192.0.2.10 answer-{token}.{UPSTREAM_ZONE}\n"
                 f"    192.0.2.12 order-{token}.{UPSTREAM_ZONE}\n"
                 f"    192.0.2.11 a.b.c.d.deep-{token}.{UPSTREAM_ZONE}\n  }}\n}}\n")  # fmt: skip
@@ -84,11 +84,11 @@ def upstream(cluster: Cluster, probes: Probes) -> Iterator[tuple[str, str]]:
             "data": {"Corefile": corefile}}  # fmt: skip
     apply(cluster, conf, server)
     wait_ready(cluster, ns, "dns=upstream")
-    ip = cluster.kubectl("get", "pod", "upstream-dns", "-n", ns, "-o", "jsonpath={.status.podIP}").strip()
+    ip = cluster.get("pod", "upstream-dns", ns)["status"]["podIP"]
     original = dns.corefile(cluster)
     patched = original.replace("errors\n", "errors\n    log\n", 1)
     patched += f"{UPSTREAM_ZONE}:53 {{\n    errors\n    log\n    forward . {ip}\n}}\n"
-    replicas = cluster.kubectl("get", "deployment", "coredns", "-n", "kube-system", "-o", "jsonpath={.spec.replicas}")
+    replicas = coredns["replicas"]
     dns.set_corefile(cluster, patched, replicas=1)  # one query log to read
     try:
         yield token, ip

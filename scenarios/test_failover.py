@@ -58,7 +58,7 @@ def test_worker_loss(cluster: Cluster, namespace: str, record: RunRecord,
     grace, toleration = failover.grace_and_toleration(cluster)
     victim, replicas, slow = _victim(cluster), 4, cluster.timeout_scale
     failover.deploy(cluster, namespace, victim, replicas)
-    port = int(cluster.kubectl("get", "svc", "web", "-n", namespace, "-o", "jsonpath={.spec.ports[0].nodePort}"))
+    port = int(cluster.get("svc", "web", namespace)["spec"]["ports"][0]["nodePort"])
     with faults.kill_node(cluster, victim) as fault:
         marks = failover.watch_loss(cluster, namespace, victim, fault.injected_at, replicas,
                                     timeout=grace + toleration + 60 * slow)  # fmt: skip

@@ -20,7 +20,7 @@ CONVERGE = 20  # seconds a new Service may take to be programmed by kube-proxy o
 
 
 def _node_port(cluster: Cluster, namespace: str, name: str) -> int:
-    return int(cluster.kubectl("get", "svc", name, "-n", namespace, "-o", "jsonpath={.spec.ports[0].nodePort}"))
+    return int(cluster.get("svc", name, namespace)["spec"]["ports"][0]["nodePort"])
 
 
 def _first_worker(probes: Probes) -> str:

@@ -43,7 +43,5 @@ def test_nftables_cluster_ip_and_node_port(cluster: Cluster, probes: Probes) -> 
     apply(cluster, dns.service("kh-all", probes.namespace, {PROBE_LABEL: "true"}),
           dns.service("kh-np", probes.namespace, {"node": node}, type="NodePort"))  # fmt: skip
     eventually(lambda: services.assert_cluster_ip_from_every_node(cluster, probes, "kh-all"), timeout=20)
-    port = int(
-        cluster.kubectl("get", "svc", "kh-np", "-n", probes.namespace, "-o", "jsonpath={.spec.ports[0].nodePort}")
-    )
+    port = int(cluster.get("svc", "kh-np", probes.namespace)["spec"]["ports"][0]["nodePort"])
     eventually(lambda: services.assert_node_port_everywhere(cluster, probes, port), timeout=20)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -142,17 +141,15 @@ def install_cni(ctx: Context) -> None:
 
 def wait_discovery(ctx: Context) -> None:
     """Wait for the controller-manager's JWS signature of cluster-info for our token (kubeadm join
-    itself retries discovery only every 5 s). One watch from the host: polling with a kubectl in the
-    node costs CPU the starting control plane needs."""
+    itself retries discovery only every 5 s). Read from the host through the API client: a
+    kubectl process per poll would cost CPU the starting control plane needs."""
     state = bringup(ctx)
-    token_id, deadline = state.token.split(".")[0], time.monotonic() + 120
+    token_id = state.token.split(".")[0]
 
     def signed() -> bool:
         ctx.check()
-        left = max(1, min(10, int(deadline - time.monotonic())))
-        state.cluster.kubectl("wait", "-n", "kube-public", "configmap/cluster-info", f"--timeout={left}s",
-                              f"--for=jsonpath={{.data.jws-kubeconfig-{token_id}}}")  # fmt: skip
-        return True
+        info = state.cluster.api.find("configmap", "cluster-info", "kube-public") or {}
+        return f"jws-kubeconfig-{token_id}" in (info.get("data") or {})
 
     wait_for(signed, timeout=120, interval=0.2, describe="the JWS signature in cluster-info")
 

@@ -19,7 +19,7 @@ from harness.progress import Progress
 
 def cluster_version(cluster: Cluster) -> str:
     """The version the cluster's API server reports (the suite must match what runs, not the spec)."""
-    server = cluster.kubectl_json("version").get("serverVersion") or {}
+    server = json.loads(cluster.api.raw("/version"))
     version = str(server.get("gitVersion", ""))
     if not version:
         raise UsageError(f"cluster {cluster.name}: the API server reported no version",

@@ -1,4 +1,5 @@
-"""Thin helpers over kubectl for checks and scenarios: conditions, rollouts, test pods."""
+"""The Kubernetes API as the harness reads it: plain-JSON reads and watches (``rest``), one client per
+kubeconfig per process (``client``), and checks that wait with a deadline (``checks``)."""
 
 from harness.k8s.checks import (
     Kube,
@@ -6,6 +7,7 @@ from harness.k8s.checks import (
     echo_pod,
     ready_nodes,
     wait_nodes_ready,
+    wait_pods_ready,
     wait_rollout,
 )
 
@@ -15,5 +17,6 @@ __all__ = [
     "echo_pod",
     "ready_nodes",
     "wait_nodes_ready",
+    "wait_pods_ready",
     "wait_rollout",
 ]

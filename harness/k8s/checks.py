@@ -1,9 +1,9 @@
-"""Cluster checks through kubectl, each a wait with a deadline that reports what it last saw."""
+"""Cluster checks through the API (plain-JSON reads, ``harness.k8s.rest``), each a wait with a
+deadline that reports what it last saw. ``kubectl`` stays for what a user would type (apply, exec)."""
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any, Protocol
 
@@ -14,11 +14,13 @@ from harness.wait import wait_for
 class Kube(Protocol):
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str: ...
 
-    def kubectl_json(self, *args: str) -> dict[str, Any]: ...
+    def get(self, kind: str, name: str | None = None, namespace: str | None = None, labels: str = "",
+            fields: str = "") -> dict[str, Any]: ...  # fmt: skip
 
 
-def _is_ready(node: dict[str, Any]) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"].get("conditions", []))
+def condition(obj: dict[str, Any], kind: str) -> bool:
+    """Whether an object's ``status.conditions`` has ``kind`` True (Ready, Available, ...)."""
+    return any(c["type"] == kind and c["status"] == "True" for c in obj.get("status", {}).get("conditions") or [])
 
 
 def internal_ip(node: dict[str, Any]) -> str:
@@ -28,41 +30,80 @@ def internal_ip(node: dict[str, Any]) -> str:
 
 def ready_nodes(kube: Kube) -> dict[str, bool]:
     """Node name -> Ready."""
-    return {n["metadata"]["name"]: _is_ready(n) for n in kube.kubectl_json("get", "nodes")["items"]}
-
-
-def kubectl_timeout(deadline: float) -> str:
-    """A kubectl --timeout for the time left (kubectl runs are capped at 170 s; the wait retries)."""
-    return f"--timeout={max(1, min(170, int(deadline - time.monotonic())))}s"
+    return {n["metadata"]["name"]: condition(n, "Ready") for n in kube.get("nodes")["items"]}
 
 
 def wait_nodes_ready(kube: Kube, count: int, timeout: float = 240, interval: float = 1) -> list[str]:
-    """``count`` nodes registered, then all Ready — watched by ``kubectl wait``, not polled."""
-    deadline = time.monotonic() + timeout
+    """``count`` nodes registered, all Ready."""
 
     def check() -> list[str]:
-        names = kube.kubectl("get", "nodes", "-o", "name").split()
-        if len(names) < count:
-            raise AssertionError(f"{len(names)} of {count} nodes registered: {names}")
-        kube.kubectl("wait", "--for=condition=Ready", "nodes", "--all", kubectl_timeout(deadline))
         nodes = ready_nodes(kube)
-        if len(nodes) == count and all(nodes.values()):
+        if len(nodes) >= count and all(nodes.values()):
             return sorted(nodes)
-        raise AssertionError(f"nodes: {nodes}")
+        raise AssertionError(f"{sum(nodes.values())} of {count} nodes Ready: {nodes}")  # the wait's last error
 
     return wait_for(check, timeout=timeout, interval=interval, describe=f"{count} Ready nodes")
 
 
+def rollout(obj: dict[str, Any]) -> str:
+    """What keeps a Deployment, DaemonSet or StatefulSet from being rolled out ("" once it is), by
+    the rules ``kubectl rollout status`` applies."""
+    spec, st = obj.get("spec", {}), obj.get("status", {})
+    if st.get("observedGeneration", 0) < obj["metadata"].get("generation", 0):
+        return "the controller has not seen the latest spec"
+    if obj["kind"] == "DaemonSet":
+        want = st.get("desiredNumberScheduled", 0)
+        have = {"updated": st.get("updatedNumberScheduled", 0), "available": st.get("numberAvailable", 0)}
+    elif obj["kind"] == "StatefulSet":
+        want = spec.get("replicas", 1)
+        have = {"ready": st.get("readyReplicas", 0), "updated": st.get("updatedReplicas", 0)}
+    else:
+        want = spec.get("replicas", 1)
+        have = {"updated": st.get("updatedReplicas", 0), "total": st.get("replicas", 0),
+                "available": st.get("availableReplicas", 0)}  # fmt: skip
+    short = {k: v for k, v in have.items() if v != want}
+    return f"{', '.join(f'{k} {v}' for k, v in short.items())} of {want}" if short else ""
+
+
 def wait_rollout(kube: Kube, kind: str, name: str, namespace: str, timeout: float = 240, interval: float = 1) -> None:
-    """A Deployment with all replicas available, or a DaemonSet on every node — ``kubectl rollout
-    status`` watches it; a missing object (not created yet) is retried."""
-    deadline = time.monotonic() + timeout
+    """A Deployment with all replicas updated and available, a DaemonSet on every node, a StatefulSet
+    with every replica ready; a missing object (not created yet) is waited for."""
 
     def check() -> bool:
-        kube.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, kubectl_timeout(deadline))
+        obj = kube.get(kind, name, namespace)
+        obj.setdefault("kind", {"deployment": "Deployment", "daemonset": "DaemonSet"}.get(kind, "StatefulSet"))
+        if short := rollout(obj):
+            raise AssertionError(short)
         return True
 
     wait_for(check, timeout=timeout, interval=interval, describe=f"{kind} {namespace}/{name} rolled out")
+
+
+def pod_state(pod: dict[str, Any]) -> str:
+    """``name on node: phase`` plus the first waiting reason (ErrImageNeverPull, CrashLoopBackOff)."""
+    reasons = [c["state"]["waiting"].get("reason", "") for c in pod.get("status", {}).get("containerStatuses") or []
+               if "waiting" in c.get("state", {})]  # fmt: skip
+    where = pod["spec"].get("nodeName") or "unscheduled"
+    why = f" ({reasons[0]})" if reasons else ""
+    return f"{pod['metadata']['name']} on {where}: {pod['status'].get('phase')}{why}"
+
+
+def wait_pods_ready(kube: Kube, namespace: str, labels: str = "", names: tuple[str, ...] = (), timeout: float = 120,
+                    interval: float = 1) -> list[dict[str, Any]]:  # fmt: skip
+    """The pods (by label selector and/or names) all exist and are Ready; their objects."""
+
+    def check() -> list[dict[str, Any]]:
+        items = [p for p in kube.get("pods", namespace=namespace, labels=labels)["items"]
+                 if not names or p["metadata"]["name"] in names]  # fmt: skip
+        missing = set(names) - {p["metadata"]["name"] for p in items}
+        if items and not missing and all(condition(p, "Ready") for p in items):
+            return items
+        seen = [pod_state(p) for p in items if not condition(p, "Ready")]
+        seen += [f"{n}: not created" for n in sorted(missing)]
+        raise AssertionError("; ".join(seen) or "no pods")
+
+    what = f"pods {labels or ', '.join(names)} in {namespace} Ready"
+    return wait_for(check, timeout=timeout, interval=interval, describe=what)
 
 
 def echo_pod(name: str, node: str, namespace: str, labels: dict[str, str] | None = None) -> str:
@@ -84,8 +125,7 @@ def assert_pod_to_pod_across_workers(kube: Kube, namespace: str) -> None:
     for name, node in zip(names, workers, strict=False):
         kube.kubectl("apply", "-f", "-", input=echo_pod(name, node, namespace))
     try:
-        kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", *(f"pod/{n}" for n in names), "--timeout=120s")
-        pods = {p["metadata"]["name"]: p for p in kube.kubectl_json("get", "pods", "-n", namespace)["items"]}
+        pods = {p["metadata"]["name"]: p for p in wait_pods_ready(kube, namespace, names=tuple(names))}
         src, dst = pods[names[0]], pods[names[1]]
         assert src["spec"]["nodeName"] != dst["spec"]["nodeName"]
         url = f"http://{dst['status']['podIP']}:8080/"

@@ -12,6 +12,8 @@ from functools import cached_property
 
 from kubernetes import client, config
 
+from harness.k8s.rest import Rest
+
 
 @dataclass
 class K8s:
@@ -30,6 +32,11 @@ class K8s:
     @cached_property
     def apps(self) -> client.AppsV1Api:
         return client.AppsV1Api(self.api)
+
+    @cached_property
+    def rest(self) -> Rest:
+        """Plain-JSON reads and watches (``harness.k8s.rest``)."""
+        return Rest(self.api)
 
     @cached_property
     def rbac(self) -> client.RbacAuthorizationV1Api:

@@ -81,7 +81,7 @@ def connect(ctx: Context) -> None:
     cluster.kubeconfig = str(dest.resolve())
     kubectl = str(tools.ensure_kubectl(Progress(quiet=True)))
     Cmd([kubectl, "--kubeconfig", cluster.kubeconfig, "version"], timeout=60).run(log=ctx.log, capture=True)
-    for node in cluster.kubectl_json("get", "nodes")["items"]:
+    for node in cluster.get("nodes")["items"]:
         node_labels = node["metadata"].get("labels", {})
         role = CONTROL_PLANE if f"node-role.kubernetes.io/{CONTROL_PLANE}" in node_labels else WORKER
         address = next((a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), "")

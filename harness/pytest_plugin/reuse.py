@@ -39,7 +39,7 @@ def _key(provider: str, spec: Any) -> str:
 
 def _answers(cluster: Cluster) -> bool:
     try:
-        cluster.kubectl("get", "--raw", "/readyz", "--request-timeout=15s", timeout=30)
+        cluster.api.raw("/readyz", timeout=15)
     except Exception:
         return False
     return cluster.status == "ready"

@@ -8,7 +8,6 @@ Every file is written through the redactor; the bundle's folder is 0700.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.cluster import Cluster
@@ -42,8 +41,8 @@ def _namespace(cluster: Cluster, ns: str, folder: Path) -> None:
     _kubectl_to(cluster, folder / "resources.yaml", "get", "all,configmaps,endpointslices", "-n", ns, "-o", "yaml")
     _kubectl_to(cluster, folder / "events.txt", "get", "events", "-n", ns, "--sort-by=.lastTimestamp")
     try:
-        pods = json.loads(cluster.kubectl("get", "pods", "-n", ns, "-o", "json", check=False) or "{}").get("items", [])
-    except ValueError:
+        pods = cluster.get("pods", namespace=ns)["items"]
+    except Exception:  # a bundle never fails for a missing piece
         pods = []
     for pod in pods:
         name = pod["metadata"]["name"]

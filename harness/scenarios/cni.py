@@ -13,7 +13,7 @@ from harness.scenarios.probes import Pod, Probes, host_of, reply_fields
 
 def node_cidrs(cluster: Cluster) -> dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network]:
     out = {}
-    for n in cluster.kubectl_json("get", "nodes")["items"]:
+    for n in cluster.get("nodes")["items"]:
         cidr = n["spec"].get("podCIDR")
         assert cidr, (
             f"node {n['metadata']['name']} has no podCIDR: the controller-manager's node IPAM did not assign one"
@@ -26,7 +26,7 @@ def assert_pod_ips_in_node_cidrs(cluster: Cluster) -> None:
     """Every pod network pod has one IP, inside its node's podCIDR, unique across the cluster."""
     cidrs, seen = node_cidrs(cluster), dict[str, str]()
     problems = []
-    for p in cluster.kubectl_json("get", "pods", "-A")["items"]:
+    for p in cluster.get("pods")["items"]:
         spec, status, name = p["spec"], p["status"], f"{p['metadata']['namespace']}/{p['metadata']['name']}"
         if spec.get("hostNetwork") or status.get("phase") != "Running":
             continue
@@ -91,7 +91,7 @@ def assert_node_to_pod(cluster: Cluster, probes: Probes) -> None:
 
 def assert_pod_to_node(cluster: Cluster, probes: Probes) -> None:
     """From a probe pod, every node's kubelet port (10250) accepts a TCP connection."""
-    nodes = {n["metadata"]["name"]: internal_ip(n) for n in cluster.kubectl_json("get", "nodes")["items"]}
+    nodes = {n["metadata"]["name"]: internal_ip(n) for n in cluster.get("nodes")["items"]}
     src = probes.pods[0]
     script = "; ".join(
         f"nc -z -w 3 {ip} 10250 && echo ok {name} || echo FAIL {name} {ip}" for name, ip in nodes.items()

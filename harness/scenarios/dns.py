@@ -9,20 +9,22 @@ import time
 from typing import Any
 
 from harness.cluster import Cluster
+from harness.k8s import checks
 from harness.scenarios.probes import Pod, Probes
+from harness.wait import wait_for
+
+DNS_PODS = "k8s-app=kube-dns"
 
 
 def kube_dns_ip(cluster: Cluster) -> str:
-    return cluster.kubectl("get", "svc", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}").strip()
+    return str(cluster.get("svc", "kube-dns", "kube-system")["spec"]["clusterIP"])
 
 
 def assert_coredns_healthy(cluster: Cluster) -> None:
-    dep = cluster.kubectl_json("get", "deployment", "coredns", "-n", "kube-system")
+    dep = cluster.get("deployment", "coredns", "kube-system")
     want, ready = dep["spec"].get("replicas", 1), dep["status"].get("readyReplicas", 0)
     assert ready == want, f"CoreDNS Deployment: {ready}/{want} replicas ready"
-    slices = cluster.kubectl_json(
-        "get", "endpointslices", "-n", "kube-system", "-l", "kubernetes.io/service-name=kube-dns"
-    )
+    slices = cluster.get("endpointslices", namespace="kube-system", labels="kubernetes.io/service-name=kube-dns")
     addrs = [a for s in slices["items"] for e in s.get("endpoints") or [] if e.get("conditions", {}).get("ready")
              for a in e["addresses"]]  # fmt: skip
     assert len(addrs) == want, f"kube-dns Service has {len(addrs)} ready endpoints ({addrs}), want {want}"
@@ -73,7 +75,7 @@ def assert_service_names_resolve(cluster: Cluster, probes: Probes, other: Pod, o
     """``svc``, ``svc.ns``, ``svc.ns.svc``, ``svc.ns.svc.<domain>`` from the Service's namespace;
     all but the bare name from another namespace."""
     ns = probes.namespace
-    ip = cluster.kubectl("get", "svc", svc, "-n", ns, "-o", "jsonpath={.spec.clusterIP}").strip()
+    ip = cluster.get("svc", svc, ns)["spec"]["clusterIP"]
     forms = [svc, f"{svc}.{ns}", f"{svc}.{ns}.svc", f"{svc}.{ns}.svc.{domain}"]
     problems = []
     for label, prober, pod, names in (("same namespace", probes, probes.pods[0], forms),
@@ -110,7 +112,7 @@ def assert_dns_policies(cluster: Cluster, probes: Probes, default_pod: str, none
     if kube_dns_ip(cluster) in default["nameserver"]:
         problems.append("dnsPolicy Default pod uses kube-dns; it should inherit the node's resolv.conf")
     if cluster.node_access:
-        node = cluster.kubectl("get", "pod", default_pod, "-n", probes.namespace, "-o", "jsonpath={.spec.nodeName}")
+        node = cluster.get("pod", default_pod, probes.namespace)["spec"]["nodeName"]
         node_conf = cluster.node(node).exec("cat", "/etc/resolv.conf").stdout
         node_ns = re.findall(r"^nameserver\s+(\S+)", node_conf, re.M)
         if default["nameserver"] != node_ns:
@@ -147,7 +149,7 @@ def now_rfc3339() -> str:
 
 
 def corefile(cluster: Cluster) -> str:
-    return str(cluster.kubectl_json("get", "configmap", "coredns", "-n", "kube-system")["data"]["Corefile"])
+    return str(cluster.get("configmap", "coredns", "kube-system")["data"]["Corefile"])
 
 
 def set_corefile(cluster: Cluster, text: str, replicas: int | None = None, old_gone: bool = True) -> None:
@@ -155,12 +157,20 @@ def set_corefile(cluster: Cluster, text: str, replicas: int | None = None, old_g
 
     ``old_gone``: also wait until the old pods are deleted. A stopping CoreDNS keeps answering with
     its old Corefile for its lame-duck period (5 s), so queries right after the rollout can reach it."""
-    old = cluster.kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns", "-o", "name").split()
+    old = {p["metadata"]["name"] for p in cluster.get("pods", namespace="kube-system", labels=DNS_PODS)["items"]}
     patch = json.dumps({"data": {"Corefile": text}})
     cluster.kubectl("patch", "configmap", "coredns", "-n", "kube-system", "--type=merge", "-p", patch)
     if replicas is not None:
         cluster.kubectl("scale", "deployment/coredns", "-n", "kube-system", f"--replicas={replicas}")
     cluster.kubectl("rollout", "restart", "deployment/coredns", "-n", "kube-system")
-    cluster.kubectl("rollout", "status", "deployment/coredns", "-n", "kube-system", "--timeout=120s")
+    checks.wait_rollout(cluster, "deployment", "coredns", "kube-system", timeout=120)
     if old_gone and old:
-        cluster.kubectl("wait", "--for=delete", "-n", "kube-system", "--timeout=60s", *old)
+
+        def gone() -> bool:
+            pods = cluster.get("pods", namespace="kube-system", labels=DNS_PODS)["items"]
+            left = old & {p["metadata"]["name"] for p in pods}
+            if left:
+                raise AssertionError(f"still there: {sorted(left)}")
+            return True
+
+        wait_for(gone, timeout=60, describe="the old CoreDNS pods deleted")

@@ -3,13 +3,15 @@ does about it — detection, taints, eviction, replacement, endpoints — timed 
 
 from __future__ import annotations
 
-import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.cluster import Cluster
 from harness.images.components import TEST_IMAGE
+from harness.k8s import checks
+from harness.k8s.watch import Mirror, Watched
 from harness.scenarios.probes import apply, wait_ready
 from harness.spec import spec_from_dict
 
@@ -85,7 +87,7 @@ def deploy(cluster: Cluster, namespace: str, victim: str, replicas: int = 4) -> 
     apply(cluster, *workload(namespace, workers, victim, replicas))
     wait = int(120 * cluster.timeout_scale)
     for kind, name in (("deployment", "web"), ("daemonset", "ds"), ("statefulset", "sts")):
-        cluster.kubectl("rollout", "status", f"{kind}/{name}", "-n", namespace, f"--timeout={wait}s", timeout=wait + 60)
+        checks.wait_rollout(cluster, kind, name, namespace, timeout=wait)
     wait_ready(cluster, namespace, f"app={APP}")
     on_victim = [p for p in snapshot(cluster, namespace).pods("web") if p["spec"].get("nodeName") == victim]
     assert on_victim, f"no web pod landed on {victim}: the spread constraint was not honoured"
@@ -93,7 +95,7 @@ def deploy(cluster: Cluster, namespace: str, victim: str, replicas: int = 4) -> 
 
 @dataclass
 class Snapshot:
-    """Nodes, the workload's pods and the web Service's endpoints at one moment (one kubectl call)."""
+    """Nodes, the workload's pods and the web Service's endpoints at one moment."""
 
     items: list[dict[str, Any]]
     at: float = field(default_factory=time.time)
@@ -123,9 +125,15 @@ class Snapshot:
                 for e in i.get("endpoints") or [] if e.get("conditions", {}).get("ready")}  # fmt: skip
 
 
+def watched(namespace: str) -> list[Watched]:
+    return [("nodes", None, ""), ("pods", namespace, f"app={APP}"), ("endpointslices", namespace, "")]
+
+
 def snapshot(cluster: Cluster, namespace: str) -> Snapshot:
-    out = cluster.kubectl("get", "nodes,pods,endpointslices", "-n", namespace, "-o", "json", "--request-timeout=10s")
-    return Snapshot(json.loads(out)["items"])
+    at = time.time()
+    lists = [cluster.api.get(kind, namespace=ns, labels=labels) for kind, ns, labels in watched(namespace)]
+    items = [i for doc in lists for i in doc["items"]]
+    return Snapshot(items, at)
 
 
 def grace_and_toleration(cluster: Cluster) -> tuple[int, int]:
@@ -135,19 +143,30 @@ def grace_and_toleration(cluster: Cluster) -> tuple[int, int]:
 
 def watch_loss(cluster: Cluster, namespace: str, victim: str, lost_at: float, replicas: int,
                timeout: float) -> dict[str, float]:  # fmt: skip
-    """Poll until the lost node's pods are replaced; seconds from the loss to each milestone.
+    """Watch nodes, the workload's pods and endpoints until the lost node's pods are replaced;
+    seconds from the loss to each milestone, from the time the event showing it was received.
     Raises AssertionError naming the milestones not reached, and if a StatefulSet pod or a
     DaemonSet pod was started elsewhere for the lost node."""
     marks: dict[str, float] = {}
     survivors = [n.name for n in cluster.workers if n.name != victim]
-    while time.time() < lost_at + timeout and len(marks) < len(MILESTONES):
-        s = snapshot(cluster, namespace)
-        _milestones(s, victim, replicas, marks, round(s.at - lost_at, 1))
+    done = threading.Event()
+
+    def on_event(items: list[dict[str, Any]], at: float) -> None:
+        s = Snapshot(items, at)
+        _milestones(s, victim, replicas, marks, round(at - lost_at, 2))
         _invariants(s, victim, survivors)
-        time.sleep(0.5)
+        if len(marks) == len(MILESTONES):
+            done.set()
+
+    with Mirror(cluster.api, *watched(namespace), on_event=on_event) as mirror:
+        while not done.is_set() and mirror.failure is None and time.time() < lost_at + timeout:
+            done.wait(0.2)
+    if mirror.failure is not None:
+        raise mirror.failure
     missing = [m for m in MILESTONES if m not in marks]
+    streams = f"; watch interruptions: {mirror.errors[-3:]}" if mirror.errors else ""
     assert not missing, (f"after losing {victim}, within {timeout:.0f}s: reached {marks}, never {missing} ("
-                         + "; ".join(f"{m}: {MILESTONES[m]}" for m in missing) + ")")  # fmt: skip
+                         + "; ".join(f"{m}: {MILESTONES[m]}" for m in missing) + ")" + streams)  # fmt: skip
     return marks
 
 

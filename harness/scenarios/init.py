@@ -16,6 +16,7 @@ from cryptography import x509
 
 from harness.cluster import Cluster
 from harness.k8s import checks
+from harness.k8s.rest import ApiError
 from harness.scenarios import pki
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -31,12 +32,12 @@ AUTOAPPROVE = {
 
 
 def cluster_configuration(cluster: Cluster) -> dict[str, Any]:
-    cm = cluster.kubectl_json("get", "configmap", "kubeadm-config", "-n", "kube-system")
+    cm = cluster.get("configmap", "kubeadm-config", "kube-system")
     return dict(yaml.safe_load(cm["data"]["ClusterConfiguration"]))
 
 
 def internal_ip(cluster: Cluster, node: str) -> str:
-    return checks.internal_ip(cluster.kubectl_json("get", "node", node))
+    return checks.internal_ip(cluster.get("node", node))
 
 
 def assert_certificates(cluster: Cluster, node: str) -> None:
@@ -97,7 +98,7 @@ def assert_static_pods(cluster: Cluster, node: str) -> None:
     missing = [c for c in COMPONENTS if f"{c}.yaml" not in listing]
     problems = [f"/etc/kubernetes/manifests/{c}.yaml missing on {node}" for c in missing]
     for comp in COMPONENTS:
-        pod = cluster.kubectl_json("get", "pod", f"{comp}-{node}", "-n", "kube-system")
+        pod = cluster.get("pod", f"{comp}-{node}", "kube-system")
         ready = any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
         mirror = "kubernetes.io/config.mirror" in pod["metadata"].get("annotations", {})
         if pod["status"].get("phase") != "Running" or not ready or not mirror:
@@ -108,7 +109,10 @@ def assert_static_pods(cluster: Cluster, node: str) -> None:
 
 def assert_health_endpoints(cluster: Cluster) -> None:
     for path in ("/livez", "/readyz"):
-        out = cluster.kubectl("get", "--raw", f"{path}?verbose", check=False)
+        try:
+            out = cluster.api.raw(path, verbose="true")
+        except ApiError as exc:  # 500 with the failing checks in its body
+            out = str(exc)
         failed = [ln for ln in out.splitlines() if ln.startswith("[-]")]
         assert "passed" in out and not failed, f"kube-apiserver {path} is not healthy: {failed or out[-500:]}"
 
@@ -116,7 +120,7 @@ def assert_health_endpoints(cluster: Cluster) -> None:
 def assert_control_plane_nodes(cluster: Cluster, taint_expected: bool = True) -> None:
     problems = []
     for node in cluster.control_planes:
-        n = cluster.kubectl_json("get", "node", node.name)
+        n = cluster.get("node", node.name)
         if CP_ROLE not in n["metadata"].get("labels", {}):
             problems.append(f"{node.name} lacks label {CP_ROLE}")
         taints = {(t["key"], t["effect"]) for t in n["spec"].get("taints", [])}
@@ -126,9 +130,9 @@ def assert_control_plane_nodes(cluster: Cluster, taint_expected: bool = True) ->
 
 
 def assert_config_maps(cluster: Cluster) -> None:
-    conf = cluster.kubectl_json("get", "configmap", "kubeadm-config", "-n", "kube-system")["data"]
+    conf = cluster.get("configmap", "kubeadm-config", "kube-system")["data"]
     assert "ClusterConfiguration" in conf, f"kube-system/kubeadm-config lacks ClusterConfiguration: {sorted(conf)}"
-    kubelet = cluster.kubectl_json("get", "configmap", "kubelet-config", "-n", "kube-system")["data"]
+    kubelet = cluster.get("configmap", "kubelet-config", "kube-system")["data"]
     assert "KubeletConfiguration" in kubelet.get("kubelet", ""), "kube-system/kubelet-config has no kubelet config"
 
 
@@ -151,8 +155,7 @@ def anonymous_get(cluster: Cluster, path: str) -> tuple[int, dict[str, Any]]:
 
 def bootstrap_tokens(cluster: Cluster) -> dict[str, dict[str, str]]:
     """token id -> decoded Secret data, for every bootstrap token Secret."""
-    secrets = cluster.kubectl_json("get", "secrets", "-n", "kube-system", "--field-selector",
-                                   "type=bootstrap.kubernetes.io/token")["items"]  # fmt: skip
+    secrets = cluster.get("secrets", namespace="kube-system", fields="type=bootstrap.kubernetes.io/token")["items"]
     decoded = [{k: base64.b64decode(v).decode() for k, v in s.get("data", {}).items()} for s in secrets]
     return {d["token-id"]: d for d in decoded if "token-id" in d}
 
@@ -197,7 +200,7 @@ def assert_csr_rbac(cluster: Cluster) -> None:
     """The RBAC kubeadm sets up so node client CSRs are auto-approved."""
     problems = []
     for name, (role, group) in AUTOAPPROVE.items():
-        crb = cluster.kubectl_json("get", "clusterrolebinding", name) if _exists(cluster, name) else None
+        crb = cluster.api.find("clusterrolebinding", name)
         if crb is None:
             problems.append(f"ClusterRoleBinding {name} is missing")
             continue
@@ -206,7 +209,3 @@ def assert_csr_rbac(cluster: Cluster) -> None:
             problems.append(f"ClusterRoleBinding {name}: role {crb['roleRef']['name']}, subjects {sorted(subjects)}; "
                             f"want {role} for Group {group}")  # fmt: skip
     assert not problems, "CSR auto-approval RBAC is broken:\n" + "\n".join(problems)
-
-
-def _exists(cluster: Cluster, name: str) -> bool:
-    return bool(cluster.kubectl("get", "clusterrolebinding", name, "-o", "name", "--ignore-not-found").strip())

@@ -35,7 +35,7 @@ def _cn(cert: x509.Certificate | x509.CertificateSigningRequest) -> str:
 def issued_kubelet_certs(cluster: Cluster) -> dict[str, x509.Certificate]:
     """node name -> certificate issued through an Approved kubelet client CSR."""
     out = {}
-    for csr in cluster.kubectl_json("get", "csr")["items"]:
+    for csr in cluster.get("csr")["items"]:
         status = csr.get("status", {})
         approved = any(c["type"] == "Approved" for c in status.get("conditions", []))
         if csr["spec"].get("signerName") != KUBELET_SIGNER or not approved or not status.get("certificate"):
@@ -67,7 +67,7 @@ def assert_kubelet_certs_from_csrs(cluster: Cluster) -> None:
 
 
 def assert_kube_proxy_everywhere(cluster: Cluster) -> None:
-    pods = cluster.kubectl_json("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy")["items"]
+    pods = cluster.get("pods", namespace="kube-system", labels="k8s-app=kube-proxy")["items"]
     ready = {p["spec"].get("nodeName") for p in pods if p["status"].get("phase") == "Running" and any(
         c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))}  # fmt: skip
     missing = sorted({n.name for n in cluster.all_nodes} - ready)
@@ -122,7 +122,7 @@ def traces_of(cluster: Cluster, node: str) -> list[str]:
     kubelet identity (``system:node:<node>``). Only this node's: other tests on a shared cluster
     may join nodes of their own meanwhile."""
     found = [f"node/{node}"] if node in checks.ready_nodes(cluster) else []
-    for csr in cluster.kubectl_json("get", "csr")["items"]:
+    for csr in cluster.get("csr")["items"]:
         request = x509.load_pem_x509_csr(base64.b64decode(csr["spec"]["request"]))
         if _cn(request) == f"system:node:{node}":
             found.append(f"csr/{csr['metadata']['name']}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,24 +48,12 @@ def apply(kube: Kube, *objects: dict[str, Any]) -> None:
 
 def wait_ready(kube: Kube, namespace: str, selector: str, timeout: int = 120) -> None:
     """Every pod matching ``selector`` Ready within ``timeout`` times the cluster's timeout scale
-    (VM nodes under TCG start pods slower); kubectl waits of at most 170 s each until then."""
-    timeout = int(timeout * getattr(kube, "timeout_scale", 1.0))
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod", "-l", selector,
-                         checks.kubectl_timeout(deadline))  # fmt: skip
-            return
-        except Exception as exc:
-            if time.monotonic() < deadline - 1:
-                time.sleep(1)
-                continue
-            pods = kube.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "wide", check=False)
-            raise AssertionError(f"probe pods ({selector}) in {namespace} not Ready in {timeout}s:\n{pods}") from exc
+    (VM nodes under TCG start pods slower)."""
+    checks.wait_pods_ready(kube, namespace, labels=selector, timeout=timeout * getattr(kube, "timeout_scale", 1.0))
 
 
 def pods(kube: Kube, namespace: str, selector: str) -> list[Pod]:
-    items = kube.kubectl_json("get", "pods", "-n", namespace, "-l", selector)["items"]
+    items = kube.get("pods", namespace=namespace, labels=selector)["items"]
     return [Pod(p["metadata"]["name"], p["spec"].get("nodeName", ""), p["status"].get("podIP", ""),
                 p["status"].get("hostIP", "")) for p in items]  # fmt: skip
 

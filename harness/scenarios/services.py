@@ -10,30 +10,34 @@ from collections import Counter
 import yaml
 
 from harness.cluster import Cluster
+from harness.errors import HarnessError
 from harness.exec import Cmd
-from harness.k8s.checks import internal_ip
+from harness.k8s.checks import internal_ip, pod_state
 from harness.scenarios.probes import Probes, host_of, reply_fields
 
 
 def kube_proxy_mode(cluster: Cluster) -> str:
-    cm = cluster.kubectl_json("get", "configmap", "kube-proxy", "-n", "kube-system")
+    cm = cluster.get("configmap", "kube-proxy", "kube-system")
     return str(yaml.safe_load(cm["data"]["config.conf"]).get("mode") or "iptables")
 
 
 def node_ips(cluster: Cluster) -> dict[str, str]:
     mine = {x.name for x in cluster.all_nodes}
-    items = cluster.kubectl_json("get", "nodes")["items"]
+    items = cluster.get("nodes")["items"]
     return {n["metadata"]["name"]: internal_ip(n) for n in items if n["metadata"]["name"] in mine}
 
 
 def _kube_proxy_hint(cluster: Cluster, node: str) -> str:
-    pods = cluster.kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "-o", "wide",
-                           f"--field-selector=spec.nodeName={node}", "--no-headers", check=False).strip()  # fmt: skip
-    return f" [kube-proxy on {node}: {pods or 'no pod'}]"
+    try:
+        items = cluster.get("pods", namespace="kube-system", labels="k8s-app=kube-proxy",
+                            fields=f"spec.nodeName={node}")["items"]  # fmt: skip
+    except HarnessError as exc:
+        return f" [kube-proxy on {node}: unknown, {exc}]"
+    return f" [kube-proxy on {node}: {'; '.join(pod_state(p) for p in items) or 'no pod'}]"
 
 
 def assert_cluster_ip_from_every_node(cluster: Cluster, probes: Probes, svc: str) -> None:
-    ip = cluster.kubectl("get", "svc", svc, "-n", probes.namespace, "-o", "jsonpath={.spec.clusterIP}").strip()
+    ip = cluster.get("svc", svc, probes.namespace)["spec"]["clusterIP"]
     problems = []
     for node in probes.nodes:
         pod = probes.on(node)
@@ -111,6 +115,6 @@ def assert_spread(probes: Probes, url: str, endpoints: set[str], count: int = 40
 
 
 def endpoint_pods(cluster: Cluster, namespace: str, svc: str) -> set[str]:
-    slices = cluster.kubectl_json("get", "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={svc}")
+    slices = cluster.get("endpointslices", namespace=namespace, labels=f"kubernetes.io/service-name={svc}")
     return {e["targetRef"]["name"] for s in slices["items"] for e in s.get("endpoints") or []
             if e.get("conditions", {}).get("ready") and e.get("targetRef")}  # fmt: skip
