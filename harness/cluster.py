@@ -133,6 +133,14 @@ class Cluster:
 
         return client_for(self.kubeconfig).rest
 
+    def pod_exec(self, namespace: str, pod: str, *argv: str, timeout: float = 60, check: bool = True) -> str:
+        """``kubectl exec -n NAMESPACE POD -- ARGV...`` through the API (no kubectl process); stdout.
+        A non-zero exit raises CommandError (with the kubectl command to paste) when ``check``."""
+        from harness.k8s.podexec import pod_exec
+
+        result = pod_exec(self.kubeconfig, namespace, pod, list(argv), timeout=timeout)
+        return (result.check() if check else result).stdout
+
     def get(self, kind: str, name: str | None = None, namespace: str | None = None, labels: str = "",
             fields: str = "") -> dict[str, Any]:  # fmt: skip
         """``kubectl get KIND [NAME] -n NAMESPACE -l LABELS -o json``, without a kubectl process."""

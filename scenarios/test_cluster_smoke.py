@@ -49,6 +49,7 @@ def test_cluster_dns_resolves_kubernetes_service(cluster: Cluster, namespace: st
     cluster.kubectl("apply", "-f", "-", input=checks.echo_pod("dig", node, namespace))
     checks.wait_pods_ready(cluster, namespace, names=("dig",))
     name = "kubernetes.default.svc.cluster.local"
-    dig = ["exec", "-n", namespace, "dig", "--", "dig", "+short", "+time=2", name]
-    answer = wait_for(lambda: cluster.kubectl(*dig).split(), timeout=60, interval=1, describe=f"an answer for {name}")
+    dig = ["dig", "+short", "+time=2", name]
+    answer = wait_for(lambda: cluster.pod_exec(namespace, "dig", *dig).split(), timeout=60, interval=1,
+                      describe=f"an answer for {name}")  # fmt: skip
     assert svc_ip in answer, answer

@@ -17,6 +17,8 @@ class Kube(Protocol):
     def get(self, kind: str, name: str | None = None, namespace: str | None = None, labels: str = "",
             fields: str = "") -> dict[str, Any]: ...  # fmt: skip
 
+    def pod_exec(self, namespace: str, pod: str, *argv: str, timeout: float = 60, check: bool = True) -> str: ...
+
 
 def condition(obj: dict[str, Any], kind: str) -> bool:
     """Whether an object's ``status.conditions`` has ``kind`` True (Ready, Available, ...)."""
@@ -130,7 +132,7 @@ def assert_pod_to_pod_across_workers(kube: Kube, namespace: str) -> None:
         assert src["spec"]["nodeName"] != dst["spec"]["nodeName"]
         url = f"http://{dst['status']['podIP']}:8080/"
         reply = wait_for(
-            lambda: kube.kubectl("exec", "-n", namespace, names[0], "--", "curl", "-s", "--max-time", "5", url),
+            lambda: kube.pod_exec(namespace, names[0], "curl", "-s", "--max-time", "5", url),
             timeout=60, interval=2, describe=f"{names[0]} on {src['spec']['nodeName']} reaching {url}",
         )  # fmt: skip
         assert f"hostname={names[1]}" in reply, reply

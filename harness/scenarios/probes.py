@@ -86,8 +86,7 @@ class Probes:
     def sh(self, pod: Pod | str, script: str, timeout: int = 60, check: bool = True) -> str:
         """Run ``sh -c script`` in a probe pod; its stdout."""
         name = pod.name if isinstance(pod, Pod) else pod
-        argv = ["exec", "-n", self.namespace, name, f"--request-timeout={timeout}s", "--", "sh", "-c", script]
-        return self.kube.kubectl(*argv, check=check)
+        return self.kube.pod_exec(self.namespace, name, "sh", "-c", script, timeout=timeout, check=check)
 
     def curl_each(self, pod: Pod, urls: list[str], seconds: int = 3) -> dict[str, str]:
         """url -> the echo server's reply line (or ``FAIL <curl exit>``), from one exec."""

@@ -175,3 +175,15 @@ def test_a_failing_callback_stops_the_mirror_reporting_and_is_kept() -> None:
     mirror._apply("pods", "ADDED", _obj("Pod", "a", "1"), 1.0, "")
     mirror._apply("pods", "ADDED", _obj("Pod", "b", "2"), 2.0, "1")
     assert calls == [1.0] and isinstance(mirror.failure, AssertionError)
+
+
+def test_exec_status_gives_the_exit_code_or_why_the_command_never_ran() -> None:
+    from harness.k8s.podexec import NOT_RUN, exit_code
+
+    assert exit_code("") == (0, "")
+    assert exit_code(json.dumps({"status": "Success"})) == (0, "")
+    failed = {"status": "Failure", "reason": "NonZeroExitCode",
+              "details": {"causes": [{"reason": "ExitCode", "message": "3"}]}}  # fmt: skip
+    assert exit_code(json.dumps(failed)) == (3, "")
+    never = {"status": "Failure", "message": 'OCI runtime exec failed: "nosuchbin": executable file not found'}
+    assert exit_code(json.dumps(never)) == (NOT_RUN, never["message"])
