@@ -140,7 +140,9 @@ class NodeBase:
     def write_file(self, dest: str, content: str, mode: str = "0644") -> None:
         """Write ``content`` to ``dest`` on the node (through stdin, no temp files)."""
         path = shlex.quote(dest)
-        script = f'mkdir -p "$(dirname {path})" && cat > {path} && chmod {mode} {path}'
+        script = (
+            f'mkdir -p "$(dirname {path})" && (umask 077 && cat > {path}) && chmod {mode} {path}'  # private until chmod
+        )
         self.command("sh", "-c", script, input=content).run()
 
     def read_file(self, path: str) -> str:

@@ -13,12 +13,11 @@ from harness.cluster import Cluster
 from harness.exec import Result
 from harness.k8s import checks
 from harness.providers.base import Node
+from harness.scenarios import discovery
 from harness.scenarios.pki import read_files
 
 KUBELET_CLIENT = "/var/lib/kubelet/pki/kubelet-client-current.pem"
 KUBELET_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
-# A spare node joins tainted, so other tests' pods are not scheduled onto a node about to go away.
-SPARE_TAINT = "kube-harness.io/spare"
 
 
 def assert_nodes_registered_ready(cluster: Cluster) -> None:
@@ -88,22 +87,6 @@ def spare_node(cluster: Cluster, name: str | None = None) -> contextlib.Abstract
         pytest.skip(str(exc))
 
 
-def join_config(endpoint: str, token: str, ca_hash: str, discovery_timeout: str = "20s") -> str:
-    """A JoinConfiguration with a short discovery timeout (kubeadm's default waits 5 minutes); the
-    node registers with the ``kube-harness.io/spare:NoSchedule`` taint."""
-    return f"""apiVersion: kubeadm.k8s.io/v1beta4
-kind: JoinConfiguration
-discovery:
-  bootstrapToken: {{apiServerEndpoint: "{endpoint}", token: "{token}", caCertHashes: ["{ca_hash}"]}}
-nodeRegistration:
-  criSocket: unix:///run/containerd/containerd.sock
-  ignorePreflightErrors: [all]
-  taints: [{{key: {SPARE_TAINT}, effect: NoSchedule}}]
-timeouts:
-  discovery: {discovery_timeout}
-"""
-
-
 def print_join_command(cluster: Cluster) -> tuple[str, str, str]:
     """``kubeadm token create --print-join-command`` on a control plane: (endpoint, token, CA hash)."""
     cp = cluster.control_planes[0]
@@ -113,8 +96,8 @@ def print_join_command(cluster: Cluster) -> tuple[str, str, str]:
 
 
 def try_join(node: Node, endpoint: str, token: str, ca_hash: str, timeout: str = "20s") -> Result:
-    node.write_file("/kind/join.yaml", join_config(endpoint, token, ca_hash, timeout))
-    return node.command("kubeadm", "join", "--config", "/kind/join.yaml", "--v=1", timeout=180).run(check=False)
+    """``kubeadm join`` with token discovery and the CA pinned by ``ca_hash`` (``discovery.join``)."""
+    return discovery.join(node, discovery.discovery("token", endpoint, token, ca_hash), timeout)
 
 
 def traces_of(cluster: Cluster, node: str) -> list[str]:
