@@ -67,6 +67,7 @@ class Reporter:
         self.tests: dict[str, TestRecord] = {}
         self.follower: Any = None
         self.written = False
+        self.html_error = ""  # why the HTML report could not be written, when it could not
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         from harness.images.build import DEFAULT_VERSION
@@ -124,12 +125,16 @@ class Reporter:
         if self.html:
             from harness.reporting.html import write_report
 
-            write_report(self.record, Path(self.html))
+            try:
+                write_report(self.record, Path(self.html))
+            except Exception as exc:  # a report must never turn a session's verdict into a crash
+                self.html_error = f"{type(exc).__name__}: {exc}"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         lines = [f"session record: {self.record.path}"] if self.written else []
         if self.html:
-            lines.append(f"HTML report: {self.html}")
+            failed = f" NOT WRITTEN ({self.html_error})" if self.html_error else ""
+            lines.append(f"HTML report: {self.html}{failed}")
         lines += [f"failure bundle: {t.bundle}" for t in self.record.tests if t.bundle]
         lines += [f"kept cluster {name}: export KUBECONFIG={path}" for name, path in _kept(self.record)]
         if not lines:

@@ -64,9 +64,10 @@ def build(events: list[dict[str, Any]]) -> Timeline | None:
         injected, reverted = f.get("injected_at") or t0, f.get("reverted_at") or 0
         tl.faults.append({**f, "injected_at": round(injected - t0, 2),
                           "reverted_at": round(reverted - t0, 2) if reverted else -1})  # fmt: skip
-        tl.milestones.append((round(injected - t0, 2), f"fault {f['fault']} on {f['target']} injected"))
+        what = f"fault {f.get('fault', '?')} on {f.get('target', '?')}"  # events from any code: nothing assumed
+        tl.milestones.append((round(injected - t0, 2), f"{what} injected"))
         if reverted:
-            tl.milestones.append((round(reverted - t0, 2), f"fault {f['fault']} on {f['target']} reverted"))
+            tl.milestones.append((round(reverted - t0, 2), f"{what} reverted"))
     for e in sorted((e for e in events if e["type"] != "fault"), key=lambda e: e["at"]):
         _add(tl, e, round(e["at"] - t0, 2))
     tl.milestones.sort(key=lambda m: m[0])

@@ -11,6 +11,7 @@ import pytest
 from harness.exec import Cmd, Result
 from harness.images.versions import KubeVersion, parse_version
 from harness.pytest_plugin.markers import CLUSTER_FIXTURES, uses_cluster
+from harness.reporting import events
 
 HERE = Path(__file__).parent
 
@@ -35,6 +36,7 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("KUBECONFIG", str(root / "kube" / "config"))  # never the user's kubeconfig
     monkeypatch.delenv("KUBE_HARNESS_PROGRESS", raising=False)  # progress on stderr, as outside pytest
     monkeypatch.delenv("ARTIFACTS", raising=False)
+    monkeypatch.setattr(events, "_journals", [])  # the outer session's journal never sees a unit test's events
 
 
 @pytest.fixture

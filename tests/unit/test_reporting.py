@@ -97,6 +97,14 @@ def test_timeline_in_seconds_from_the_fault_with_the_milestones_a_reader_looks_f
     assert timeline.build([]) is None
 
 
+def test_a_fault_event_from_someone_elses_code_is_drawn_not_a_crash() -> None:
+    tl = timeline.build([{"type": "fault", "at": 5.0, "fault": "lost"}, {"type": "fault", "at": 6.0}])
+    assert tl is not None and [what for _, what in tl.milestones] == [
+        "fault lost on ? injected",
+        "fault ? on ? injected",
+    ]
+
+
 def create_run(tmp: Path) -> RunRecord:
     run = RunRecord("20261204-000000-abcdef", "create", cluster="demo", provider="kubeadm", start=T, dir=str(tmp))
     run.phases = [
