@@ -66,6 +66,8 @@ def _validate(spec: Any, prov: Provider, progress: Progress) -> None:
     present, address ranges free, ...); prints the spec's warnings."""
     for warning in spec_warnings(spec):
         progress.say(f"warning: {warning}")
+    if getattr(spec, "ca", None) is not None:
+        spec.ca.check()
     prov.validate(spec)
 
 

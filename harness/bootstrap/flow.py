@@ -28,6 +28,7 @@ from harness.paths import write_private
 from harness.phases.engine import Context
 from harness.providers.base import CONTROL_PLANE, LOAD_BALANCER, WORKER, Node
 from harness.providers.bringup import BringUp, bringup
+from harness.spec.ca import CA_CERT, CA_KEY
 from harness.wait import wait_for
 
 CONFIG_PATH = "/etc/kube-harness/kubeadm.yaml"
@@ -64,6 +65,10 @@ def configure(ctx: Context) -> None:
     cluster.endpoint = f"https://{lb.ip if lb else first.ip}:6443"
     text = config.render(_inputs(state, endpoint_host, first.ip, _cgroup_v1(cluster.control_planes[0])))
     ctx.say(text)
+    if state.spec.ca is not None:  # before init, which then signs with it instead of making a CA
+        cert, key = state.spec.ca.read()
+        cluster.control_planes[0].write_file(CA_CERT, cert, "0644")
+        cluster.control_planes[0].write_file(CA_KEY, key, "0600")
     for node in cluster.control_planes:
         node.write_file(CONFIG_PATH, text, "0600")
         for name, patch in KUBEADM_PATCH_FILES.items():

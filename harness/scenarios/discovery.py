@@ -15,11 +15,9 @@ case the pin exists for).
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import hmac
 import http.server
-import ipaddress
 import json
 import ssl
 import tempfile
@@ -28,14 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from harness.cluster import Cluster
 from harness.exec import Result
 from harness.providers.base import Node
+from harness.scenarios import pki
 
 # A spare node joins tainted, so other tests' pods are not scheduled onto a node about to go away.
 SPARE_TAINT = "kube-harness.io/spare"
@@ -98,21 +93,6 @@ def host_address(node: Node) -> str:
     return route[route.index("via") + 1]
 
 
-def _self_signed(address: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-harness man in the middle")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]), False)
-            .sign(key, hashes.SHA256()))  # fmt: skip
-    pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())  # fmt: skip
-    return cert.public_bytes(serialization.Encoding.PEM), pem_key
-
-
 class FakeClusterInfo:
     """``with FakeClusterInfo(address, token) as fake:`` an HTTPS server at ``fake.endpoint`` whose
     ``cluster-info`` names itself, with a CA of its own, signed with ``token``; ``fake.requests``
@@ -121,7 +101,7 @@ class FakeClusterInfo:
     def __init__(self, address: str, token: str) -> None:
         self.address, self.token = address, token
         self.requests: list[str] = []
-        self.cert, self._key = _self_signed(address)
+        self.cert, self._key = pki.pem(*pki.self_signed_ca("kube-harness man in the middle", days=1 / 24, ip=address))
 
     def __enter__(self) -> FakeClusterInfo:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

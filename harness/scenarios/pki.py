@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+from pathlib import Path
 
 import yaml
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from harness.providers.base import Node
@@ -56,13 +59,13 @@ def problems_with_chain(certs: dict[str, x509.Certificate], now: dt.datetime | N
     for name in CAS:
         if not certs[name].extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
             out.append(f"{name} is not a CA certificate")
-        out += _issued_by(name, certs[name], name, certs[name])
+        out += issued_by(name, certs[name], name, certs[name])
     for leaf, ca_name in LEAVES.items():
-        out += _issued_by(leaf, certs[leaf], ca_name, certs[ca_name])
+        out += issued_by(leaf, certs[leaf], ca_name, certs[ca_name])
     return out
 
 
-def _issued_by(name: str, cert: x509.Certificate, ca_name: str, ca: x509.Certificate) -> list[str]:
+def issued_by(name: str, cert: x509.Certificate, ca_name: str, ca: x509.Certificate) -> list[str]:
     try:
         cert.verify_directly_issued_by(ca)
     except Exception as exc:  # ValueError, InvalidSignature, TypeError
@@ -103,7 +106,44 @@ def kubeconfig_facts(text: str, ca: x509.Certificate) -> dict[str, str]:
         facts["o"] = ",".join(str(a.value) for a in client.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME))
         eku = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         facts["client_auth"] = str(ExtendedKeyUsageOID.CLIENT_AUTH in eku)
-        facts["signed_by_ca"] = str(not _issued_by("client", client, "ca", ca))
+        facts["signed_by_ca"] = str(not issued_by("client", client, "ca", ca))
     else:
         facts["client_file"] = user.get("client-certificate", "")
     return facts
+
+
+CAKey = ec.EllipticCurvePrivateKey
+
+
+def self_signed_ca(name: str, days: float = 30, ip: str | None = None) -> tuple[x509.Certificate, CAKey]:
+    """A self-signed ECDSA P-256 CA certificate (with ``ip`` as its IP SAN, to serve TLS too) and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    usage = x509.KeyUsage(digital_signature=True, key_encipherment=True, key_cert_sign=True, crl_sign=True,
+                          content_commitment=False, data_encipherment=False, key_agreement=False,
+                          encipher_only=False, decipher_only=False)  # fmt: skip
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+               .not_valid_after(now + dt.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(usage, critical=True))  # fmt: skip
+    if ip:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), False)
+    return builder.sign(key, hashes.SHA256()), key
+
+
+def pem(cert: x509.Certificate, key: CAKey) -> tuple[bytes, bytes]:
+    return cert.public_bytes(serialization.Encoding.PEM), key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())  # fmt: skip
+
+
+def make_ca(folder: Path, name: str = "kube-harness test CA") -> tuple[Path, Path]:
+    """A CA of one's own, as an operator makes one for ``spec.ca``: (ca.crt, ca.key 0600) in ``folder``."""
+    cert_pem, key_pem = pem(*self_signed_ca(name))
+    folder.mkdir(parents=True, exist_ok=True)
+    crt, key = folder / "ca.crt", folder / "ca.key"
+    crt.write_bytes(cert_pem)
+    key.touch(mode=0o600)
+    key.write_bytes(key_pem)
+    return crt, key

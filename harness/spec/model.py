@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from harness import yamlio
 from harness.errors import UsageError
 from harness.images.versions import KubeVersion, parse_version
+from harness.spec.ca import OwnCA
 from harness.spec.failover import KUBEADM_API, Failover, failover_patches
 from harness.spec.rules import (
     FEATURE_GATE_RE,
@@ -155,6 +156,7 @@ class ClusterSpec(BaseModel):
     failover: Failover = Field(default_factory=Failover)
     etcd_fsync: bool = False
     vms: VMs = Field(default_factory=VMs)  # the vagrant provider only (see harness/spec/vms.py)
+    ca: OwnCA | None = None  # a CA of your own, placed before kubeadm init (see harness/spec/ca.py)
 
     @field_validator("name")
     @classmethod

@@ -10,6 +10,7 @@ import yaml
 from harness import yamlio
 from harness.bootstrap.patches import KUBEADM_PATCHES_DIR
 from harness.errors import UsageError
+from harness.spec.ca import CA_CERT, CA_KEY
 
 ECDSA_PATCH = "kind: ClusterConfiguration\nencryptionAlgorithm: ECDSA-P256\n"
 
@@ -77,6 +78,11 @@ def from_spec(spec: Any, cgroup_v1: bool | None = None, patches_dir: Path | None
         doc["nodes"] = [{**n, "extraMounts": [mount]} if n["role"] == "control-plane" else n for n in doc["nodes"]]
         patches.append(f"kind: InitConfiguration\npatches:\n  directory: {KUBEADM_PATCHES_DIR}\n")
         patches.append(ECDSA_PATCH)
+    if spec.ca is not None:  # the first control plane's kubeadm init finds them and signs with them
+        own = [{"hostPath": str(spec.ca.cert), "containerPath": CA_CERT, "readOnly": True},
+               {"hostPath": str(spec.ca.key), "containerPath": CA_KEY, "readOnly": True}]  # fmt: skip
+        first = doc["nodes"][0]
+        doc["nodes"][0] = {**first, "extraMounts": [*first.get("extraMounts", []), *own]}
     patches += list(spec.all_kubeadm_patches())  # the spec's patches (user's last) have the last word
     if patches:
         doc["kubeadmConfigPatches"] = patches
