@@ -5,7 +5,8 @@ in the run before (each -n 2 run follows an -n 1 run).
 
     python -m bench.xdist [--rounds N]       # -> reports/bench/xdist.json
 
-Target (issue 4): ratio = n2_s / n1_s <= 0.65 on 2 cores.
+Targets: ratio = n2_s / n1_s <= 0.55 on 2 cores (issue 21; 0.65 in issue 4), with n1_s no worse
+than before the scenarios read and exec through the API client (114.0 s on 2026-12-03).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
         n2.append(run(2, image))
     n1_s, n2_s = round(statistics.median(n1), 1), round(statistics.median(n2), 1)
     out = write("xdist", {"n1_s": n1_s, "n2_s": n2_s, "ratio": round(n2_s / n1_s, 3), "rounds": args.rounds,
-                          "target_ratio": 0.65})  # fmt: skip
+                          "target_ratio": 0.55, "target_n1_s": 114.0})  # fmt: skip
     print(out.read_text())
 
 
