@@ -6,6 +6,10 @@ to the shared cluster (removed afterwards)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from harness.cluster import Cluster
@@ -55,3 +59,29 @@ def test_unsafe_skip_ca_verification_joins_the_real_cluster(cluster: Cluster) ->
         assert res.rc == 0, f"join with unsafeSkipCAVerification failed:\n{res.output[-1500:]}"
         assert "no TLS pinning was specified" in res.output, res.output[-1500:]
         _ready(cluster, node.name)
+
+
+@pytest.mark.kh_disruptive
+def test_a_cluster_made_with_file_discovery(cluster_factory: Callable[..., Cluster], cluster_provider: str) -> None:
+    """``join_discovery: file`` in the spec: the kubeadm provider copies a discovery kubeconfig to each
+    joining node and joins with it; the run record says how nodes joined."""
+    if cluster_provider not in ("kubeadm", "vagrant"):
+        pytest.skip(f"the {cluster_provider} provider joins nodes its own way (kind: token, no CA pin)")
+    made = cluster_factory(control_planes=1, workers=1, join_discovery="file")
+    checks.wait_nodes_ready(made, 2)
+    worker = made.workers[0]
+    assert worker.exec("stat", "-c", "%a", discovery.DISCOVERY_FILE).stdout.strip() == "600"
+    record = json.loads((Path(made.kubeconfig).parent / "run.json").read_text())
+    assert record["join_discovery"] == "file" and not record["insecure"], record["insecure"]
+
+
+def test_the_record_says_how_nodes_joined_and_an_unpinned_join_is_insecure(cluster: Cluster) -> None:
+    if len(cluster.nodes) < 2:
+        pytest.skip("a one-node cluster joins nothing")
+    record = json.loads((Path(cluster.kubeconfig).parent / "run.json").read_text())
+    if cluster.provider == "kind":  # kind's own JoinConfiguration sets unsafeSkipCAVerification
+        assert record["join_discovery"] == "unsafe" and "unsafeSkipCAVerification" in record["insecure"][0]
+    elif cluster.provider in ("kubeadm", "vagrant"):
+        assert record["join_discovery"] == (record["spec"].get("join_discovery") or "token")
+    else:
+        pytest.skip(f"the {cluster.provider} provider joins nothing")

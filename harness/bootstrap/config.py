@@ -115,3 +115,20 @@ def render(inp: KubeadmInputs) -> str:
     """The config file for ``kubeadm init --config`` (all four documents, patches applied)."""
     docs = apply_patches(base_documents(inp), inp.patches)
     return "---\n".join(yamlio.dump(d, sort_keys=False) for d in docs)
+
+
+DISCOVERY_FILE = "/etc/kubernetes/discovery.conf"
+
+
+def discovery_kubeconfig(endpoint: str, ca_data: str) -> str:
+    """What kubeadm's file discovery reads: the API address as nodes reach it (``host:port``) and the
+    cluster CA (base64 PEM), in a context with an empty user: no credential, the bootstrap token
+    only authenticates the TLS bootstrap (``--tls-bootstrap-token``)."""
+    return yamlio.dump({
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "kubernetes", "cluster": {"server": f"https://{endpoint}",
+                                                        "certificate-authority-data": ca_data}}],
+        "users": [{"name": "discovery", "user": {}}],
+        "contexts": [{"name": "discovery", "context": {"cluster": "kubernetes", "user": "discovery"}}],
+        "current-context": "discovery",
+    }, sort_keys=False)  # fmt: skip

@@ -9,6 +9,7 @@ containers and on VMs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import string
@@ -27,7 +28,7 @@ from harness.images import cni
 from harness.paths import write_private
 from harness.phases.engine import Context
 from harness.providers.base import CONTROL_PLANE, LOAD_BALANCER, WORKER, Node
-from harness.providers.bringup import BringUp, bringup
+from harness.providers.bringup import BringUp, bringup, record_discovery
 from harness.spec.ca import CA_CERT, CA_KEY
 from harness.wait import wait_for
 
@@ -64,6 +65,7 @@ def configure(ctx: Context) -> None:
     state.endpoint = f"{endpoint_host}:6443"  # as nodes and pods on the node network reach it
     cluster.endpoint = f"https://{lb.ip if lb else first.ip}:6443"
     text = config.render(_inputs(state, endpoint_host, first.ip, _cgroup_v1(cluster.control_planes[0])))
+    record_discovery(ctx, state.spec.join_discovery or "token")
     ctx.say(text)
     if state.spec.ca is not None:  # before init, which then signs with it instead of making a CA
         cert, key = state.spec.ca.read()
@@ -126,6 +128,7 @@ def kubeconfig(ctx: Context) -> None:
     ca = x509.load_pem_x509_certificate(_run(ctx, first, "cat", "/etc/kubernetes/pki/ca.crt").encode())
     spki = ca.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     state.ca_hash = "sha256:" + hashlib.sha256(spki).hexdigest()
+    state.ca_data = base64.b64encode(ca.public_bytes(serialization.Encoding.PEM)).decode()
     cluster.save()
 
 
@@ -160,13 +163,27 @@ def wait_discovery(ctx: Context) -> None:
 
 
 def join_argv(state: BringUp, node: Node, control_plane: bool) -> list[str]:
+    """``kubeadm join`` by the spec's discovery mode: the token with the CA hash pinned (token, the
+    default), the token without (unsafe), or the discovery file ``discovery_file`` wrote (file)."""
     endpoint = state.cluster.endpoint.removeprefix("https://")
-    argv = ["kubeadm", "join", endpoint, "--token", state.token, "--discovery-token-ca-cert-hash", state.ca_hash,
-            "--ignore-preflight-errors=all", "--v=1"]  # fmt: skip
+    mode = state.spec.join_discovery or "token"
+    how = {
+        "token": [endpoint, "--token", state.token, "--discovery-token-ca-cert-hash", state.ca_hash],
+        "unsafe": [endpoint, "--token", state.token, "--discovery-token-unsafe-skip-ca-verification"],
+        "file": ["--discovery-file", config.DISCOVERY_FILE, "--tls-bootstrap-token", state.token],
+    }[mode]
+    argv = ["kubeadm", "join", *how, "--ignore-preflight-errors=all", "--v=1"]
     if control_plane:
         argv += ["--control-plane", "--certificate-key", state.certificate_key,
                  "--apiserver-advertise-address", node.ip()]  # fmt: skip
     return argv
+
+
+def discovery_file(state: BringUp, node: Node) -> None:
+    """With file discovery, the discovery kubeconfig on the joining node (0600) before it joins."""
+    if state.spec.join_discovery == "file":
+        endpoint = state.cluster.endpoint.removeprefix("https://")  # the address the token modes use
+        node.write_file(config.DISCOVERY_FILE, config.discovery_kubeconfig(endpoint, state.ca_data), "0600")
 
 
 def _kubelet_args(ctx: Context, node: Node) -> None:
@@ -184,6 +201,7 @@ def join_control_plane(name: str) -> Callable[[Context], None]:
         with ctx.on_node(name):
             wait_systemd(node)
             _kubelet_args(ctx, node)
+            discovery_file(state, node)
             _run(ctx, node, *join_argv(state, node, control_plane=True))
 
     return run
@@ -199,6 +217,7 @@ def join_workers(ctx: Context) -> None:
         with ctx.on_node(worker.name):
             wait_systemd(worker)  # workers boot while the control plane initialises
             _kubelet_args(ctx, worker)
+            discovery_file(state, worker)
             return _run(ctx, worker, *join_argv(state, worker, control_plane=False))
 
     with ThreadPoolExecutor(max_workers=len(workers)) as pool:

@@ -25,6 +25,7 @@ class BringUp:
     token: str = ""  # the bootstrap token (registered with the redactor when made)
     certificate_key: str = ""  # the key of the uploaded control-plane certificates
     ca_hash: str = ""  # sha256:<hex> of the cluster CA's public key, for join discovery
+    ca_data: str = ""  # the cluster CA certificate, base64 PEM, for file discovery
     started: bool = False  # the provider's own tool (kind) ran: what it made under the name is ours
 
 
@@ -34,6 +35,16 @@ def bringup(ctx: Context) -> BringUp:
     if not isinstance(state, BringUp):
         raise TypeError(f"phase context holds {type(state).__name__}, not a BringUp")
     return state
+
+
+def record_discovery(ctx: Context, mode: str, how: str = "the spec's join_discovery") -> None:
+    """Put how nodes join (learn the cluster CA) in the run record; an unpinned join as insecure."""
+    if len(bringup(ctx).cluster.nodes) < 2:
+        return  # nothing joins
+    ctx.record.join_discovery = mode
+    if mode == "unsafe":
+        ctx.record.insecure.append(f"nodes joined without checking the cluster CA against a pinned hash "
+                                   f"(unsafeSkipCAVerification: {how})")  # fmt: skip
 
 
 def forget_after(cluster: Cluster, remove: Callable[[], list[str]]) -> list[str]:

@@ -56,6 +56,8 @@ class RunRecord:
     kubernetes_version: str = ""
     node_image: str = ""
     node_image_id: str = ""  # the image's content digest (Docker image id), so two runs can be compared
+    join_discovery: str = ""  # how nodes learned the cluster CA when they joined
+    insecure: list[str] = field(default_factory=list)  # what the run did without a security check it could have had
     spec: dict[str, Any] = field(default_factory=dict)
     phases: list[PhaseRecord] = field(default_factory=list)
     measurements: dict[str, float] = field(default_factory=dict)

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from harness.bootstrap import config
 from harness.cluster import Cluster
 from harness.exec import Result
 from harness.providers.base import Node
@@ -34,7 +35,7 @@ from harness.scenarios import pki
 
 # A spare node joins tainted, so other tests' pods are not scheduled onto a node about to go away.
 SPARE_TAINT = "kube-harness.io/spare"
-DISCOVERY_FILE = "/etc/kubernetes/discovery.conf"
+DISCOVERY_FILE = config.DISCOVERY_FILE
 JOIN_CONFIG = "/kind/join.yaml"
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 
@@ -59,18 +60,9 @@ def join_config(section: dict[str, Any], timeout: str = "20s", tls_timeout: str 
 
 
 def discovery_kubeconfig(cluster: Cluster, endpoint: str) -> str:
-    """What file discovery reads: the cluster's address as nodes reach it and its CA (from the admin
-    kubeconfig), in a context with an empty user: no credential, the token does the TLS bootstrap."""
+    """What file discovery reads (``config.discovery_kubeconfig``), with the admin kubeconfig's CA."""
     admin = yaml.safe_load(Path(cluster.kubeconfig).read_text())
-    ca = admin["clusters"][0]["cluster"]["certificate-authority-data"]
-    return yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "kubernetes",
-                      "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca}}],
-        "users": [{"name": "discovery", "user": {}}],
-        "contexts": [{"name": "discovery", "context": {"cluster": "kubernetes", "user": "discovery"}}],
-        "current-context": "discovery",
-    }, sort_keys=False)  # fmt: skip
+    return config.discovery_kubeconfig(endpoint, admin["clusters"][0]["cluster"]["certificate-authority-data"])
 
 
 def join(node: Node, section: dict[str, Any], timeout: str = "20s", tls_timeout: str = "2m") -> Result:

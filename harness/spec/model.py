@@ -157,6 +157,10 @@ class ClusterSpec(BaseModel):
     etcd_fsync: bool = False
     vms: VMs = Field(default_factory=VMs)  # the vagrant provider only (see harness/spec/vms.py)
     ca: OwnCA | None = None  # a CA of your own, placed before kubeadm init (see harness/spec/ca.py)
+    # how joining nodes learn the cluster CA: token (CA hash pinned), file (a discovery kubeconfig
+    # copied to the node), unsafe (token, no pin: recorded as insecure); None: the provider's own
+    # (token for kubeadm and vagrant; kind joins with unsafeSkipCAVerification in its own config)
+    join_discovery: Literal["token", "file", "unsafe"] | None = None
 
     @field_validator("name")
     @classmethod

@@ -225,7 +225,7 @@ def test_labelled_clusters_say_kept_when_any_resource_does(api: FakeAPI) -> None
 
 def test_a_node_image_not_in_the_local_store_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(checks, "local_image", lambda image: False)
-    spec = SimpleNamespace(node_image="example.com/custom/node:v9", control_planes=1)
+    spec = SimpleNamespace(node_image="example.com/custom/node:v9", control_planes=1, join_discovery=None)
     with pytest.raises(UsageError) as info:
         checks.require_node_image(spec)
     assert "example.com/custom/node:v9" in info.value.message and "kube-harness image build" in (info.value.fix or "")
@@ -237,7 +237,7 @@ def test_kind_ha_needs_kinds_load_balancer_image_locally(monkeypatch: pytest.Mon
                                                          envoy_here: bool, refused: bool) -> None:  # fmt: skip
     monkeypatch.setattr(checks, "local_image", lambda image: envoy_here or image != checks.KIND_LB_IMAGE)
     monkeypatch.setattr(checks, "check_host_subnets", lambda spec: None)
-    spec = SimpleNamespace(node_image=None, control_planes=control_planes)
+    spec = SimpleNamespace(node_image=None, control_planes=control_planes, join_discovery=None)
     if not refused:
         checks.validate_kind(spec)
         return

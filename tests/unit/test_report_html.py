@@ -50,12 +50,15 @@ def test_compare_puts_phases_and_latencies_side_by_side(tmp_path: Path) -> None:
 
 def test_a_run_record_is_reported_as_a_session_of_one_cluster(tmp_path: Path) -> None:
     run = create_run(tmp_path / "run")
+    run.join_discovery, run.insecure = "unsafe", ["nodes joined without checking the cluster CA"]
     run.save()
     record = load(str(tmp_path / "run"))
     assert record.kind == "run" and record.clusters[0]["cluster"] == "demo"
     assert record.properties["provider"] == "kubeadm"
     out = write_report(record, tmp_path / "out" / "report.html")
     assert out.stat().st_mode & 0o777 == 0o600 and "demo" in out.read_text()
+    assert "join discovery unsafe" in out.read_text()
+    assert "insecure: nodes joined without checking the cluster CA" in out.read_text()
 
 
 def test_steps_per_node_and_logs_only_when_written(tmp_path: Path) -> None:

@@ -104,6 +104,10 @@ def validate_container_spec(spec: Any) -> None:
 def validate_kind(spec: Any) -> None:
     """kind's HA clusters need kind's envoy load balancer image, which kind would pull."""
     validate_container_spec(spec)
+    if spec.join_discovery in ("token", "file"):
+        raise UsageError(f"join_discovery: {spec.join_discovery} on the kind provider: kind joins nodes with a "
+                         "JoinConfiguration of its own (token discovery with unsafeSkipCAVerification)",
+                         fix="use --provider kubeadm for pinned or file discovery, or drop join_discovery")  # fmt: skip
     if spec.control_planes > 1 and not local_image(KIND_LB_IMAGE):
         raise UsageError(f"control_planes: {spec.control_planes} on the kind provider needs kind's load balancer "
                          f"image {KIND_LB_IMAGE}, which is not in the local image store and would be pulled",

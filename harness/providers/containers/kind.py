@@ -13,7 +13,7 @@ from harness.images import tools
 from harness.phases.engine import Context, Phase
 from harness.progress import Progress
 from harness.providers.base import KIND_CLUSTER_LABEL
-from harness.providers.bringup import bringup, forget_after
+from harness.providers.bringup import bringup, forget_after, record_discovery
 from harness.providers.containers import dockerapi, kindconfig
 from harness.providers.containers.checks import resolve_image, validate_kind
 from harness.providers.containers.node import ContainerNode
@@ -46,6 +46,7 @@ def create(ctx: Context) -> None:
     state.started = True  # from here on, kind nodes of this name are this run's
     Cmd(argv, env={"KIND_EXPERIMENTAL_DOCKER_NETWORK": network_name(cluster.name)}, timeout=900).run(log=ctx.log)
     cluster.nodes = kind_nodes(cluster.name)
+    record_discovery(ctx, "unsafe", "kind's own JoinConfiguration")
     cp = next(n for n in cluster.nodes if n.role == "control-plane")
     cluster.endpoint = f"https://{cp.ip}:6443"
     cluster.save()
