@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,18 +112,26 @@ class NodeParts:
 
 
 def build_parts(version: KubeVersion, opts: BuildOptions, progress: Progress) -> NodeParts:
+    """Every piece, cached by its inputs. The two Debian bootstraps (mostly waiting on the mirror and
+    the disk) run in a thread beside the Go compiles (bound by the CPU), so a cold build overlaps them."""
     mirror = opts.mirror or debian_mirror()
-    source = opts.from_source or Path(gobuild.module_info("k8s.io/kubernetes", version.text)["Dir"])
-    images = image_set(version, parse_kubeadm_constants((source / KUBEADM_CONSTANTS).read_text()))
-    kube_bin = _override(pieces.kubernetes(version, progress, opts.from_source), opts)
-    flanneld, flannel_cni = pieces.flannel(progress)
-    inputs = components.Inputs(
-        kube_bin=kube_bin, coredns=pieces.coredns(images.coredns_version, progress), flanneld=flanneld,
-        pause=pieces.pause(version, source, progress), echo=pieces.echo_server(progress),
-        userland_tar=pieces.userland(mirror, progress),
-    )  # fmt: skip
-    manifest = cni.manifest(opts.cni, components.flannel_image(pieces.FLANNEL[1]))
-    return NodeParts(version, images, inputs, flannel_cni, pieces.node_rootfs(mirror, progress), manifest)
+    debian = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debian")
+    try:
+        userland = debian.submit(pieces.userland, mirror, progress)
+        rootfs = debian.submit(pieces.node_rootfs, mirror, progress)  # after userland: one mmdebstrap at a time
+        source = opts.from_source or Path(gobuild.module_info("k8s.io/kubernetes", version.text)["Dir"])
+        images = image_set(version, parse_kubeadm_constants((source / KUBEADM_CONSTANTS).read_text()))
+        kube_bin = _override(pieces.kubernetes(version, progress, opts.from_source), opts)
+        flanneld, flannel_cni = pieces.flannel(progress)
+        inputs = components.Inputs(
+            kube_bin=kube_bin, coredns=pieces.coredns(images.coredns_version, progress), flanneld=flanneld,
+            pause=pieces.pause(version, source, progress), echo=pieces.echo_server(progress),
+            userland_tar=userland.result(),
+        )  # fmt: skip
+        manifest = cni.manifest(opts.cni, components.flannel_image(pieces.FLANNEL[1]))
+        return NodeParts(version, images, inputs, flannel_cni, rootfs.result(), manifest)
+    finally:  # after a failure the bootstrap not yet started is dropped; a running one ends first
+        debian.shutdown(wait=True, cancel_futures=True)
 
 
 def build_node_image(opts: BuildOptions, progress: Progress | None = None) -> str:
